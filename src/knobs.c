@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* knobs.c - placeholder until written */
+#include "internal.h"

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* maxprocs.c - placeholder until written */
+#include "internal.h"

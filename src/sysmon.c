@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* sysmon.c - placeholder */
+#include "sched.h"

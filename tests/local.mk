@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: MIT
+# Unit tests: check suites linked against the core's hidden internals.
+T_UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+T_UNIT_LDADD = libgosys_core.la $(CHECK_LIBS) $(LIBS)
+UNIT_TESTS =
+SCRIPT_TESTS =
+
+check_PROGRAMS += tests/unit/test_raw
+tests_unit_test_raw_SOURCES = tests/unit/test_raw.c tests/unit/tcheck.h
+tests_unit_test_raw_CFLAGS = $(T_UNIT_CFLAGS)
+tests_unit_test_raw_LDADD = $(T_UNIT_LDADD)
+UNIT_TESTS += tests/unit/test_raw
+
+
+# Each area's tests keep their own fragment.
+include $(srcdir)/tests/unit/vdso.mk
+include $(srcdir)/tests/unit/knobs.mk
+include $(srcdir)/tests/unit/sched.mk
+include $(srcdir)/tests/preload/local.mk
+include $(srcdir)/tests/real/local.mk
+
+TESTS += $(UNIT_TESTS) $(SCRIPT_TESTS)
+EXTRA_DIST += tests/summary.sh tests/run-all.sh
+
+# The unit tests again under valgrind memcheck (check-valgrind). Any error or
+# definite leak fails the test.
+VALGRIND_FLAGS = --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	--track-fds=no --trace-children=no
+check-valgrind:
+	@test -n "$(VALGRIND)" || { echo "valgrind not found"; exit 1; }
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(UNIT_TESTS)" \
+		LOG_COMPILER="$(VALGRIND) $(VALGRIND_FLAGS)"
+.PHONY: check-valgrind
