@@ -19,6 +19,12 @@ struct __gosys_trapret __gosys_trap6(uintptr_t nr, uintptr_t a1, uintptr_t a2, u
 				     uintptr_t a4, uintptr_t a5, uintptr_t a6)
 	__attribute__((visibility("hidden")));
 
+/* Starts a thread (raw clone) running fn(arg) on stack_top; tid or -errno. */
+long __gosys_clone(unsigned long flags, void *stack_top, void *tls, int (*fn)(void *), void *arg)
+	__attribute__((visibility("hidden")));
+/* The rt_sigreturn trampoline for raw rt_sigaction (SA_RESTORER). */
+void __gosys_sigreturn(void) __attribute__((visibility("hidden")));
+
 /* A raw return r is an error iff it lies in [-4095, -1]. */
 #define GOSYS_IS_ERR(r) ((uintptr_t)(r) >= (uintptr_t)-4095)
 

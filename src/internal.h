@@ -167,6 +167,10 @@ GOSYS_HIDDEN int gosys__eintr_was_ours(void);
 GOSYS_HIDDEN void gosys__thread_start(void);
 /* The thread is leaving: give up the P, leave the queue, forget the M. */
 GOSYS_HIDDEN void gosys__thread_exit(void);
+/* vfork: begin is entersyscallblock, and until end every library entry on
+ * this thread (the child borrowing it) is a no-op; end is exitsyscall. */
+GOSYS_HIDDEN void gosys__vfork_begin(void);
+GOSYS_HIDDEN void gosys__vfork_end(void);
 /* 1 while the calling thread must bypass the scheduler (exiting, monitor). */
 GOSYS_HIDDEN int gosys__bypass(void);
 /*

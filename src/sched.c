@@ -1,6 +1,993 @@
 /* SPDX-License-Identifier: MIT */
-/* sched.c - PLACEHOLDER: being written; no-ops so the tree builds. */
-#include "sched.h"
-void gosys__entersyscall(void) {}
-void gosys__entersyscallblock(void) {}
-void gosys__exitsyscall(void) {}
+/*
+ * sched.c - Ps, Ms, entersyscall / exitsyscall / entersyscallblock, the
+ * waiter heap. Runs on the program's threads; the monitor calls only the
+ * *_locked helpers, which touch no TLS. Raw system calls only.
+ *
+ * Design
+ * ======
+ *
+ * An M is a thread of the program, a P a token that allows running user code;
+ * there are maxprocs Ps. The model is Go 1.26's: a P stays wired to its M
+ * across a system call, and the M's status word is the linearization point of
+ * every change of ownership. entersyscall is two plain stores to the M's own
+ * cache line (its entry tick and status = SYSCALL); exitsyscall is one CAS
+ * SYSCALL -> RUNNING followed by a look at m->p. Whoever takes a P from an M
+ * in a call (the monitor after two sightings of the same call, or anyone who
+ * needs a P from an M that blocked eagerly) CASes the status to
+ * status|LOCKED, detaches the P and stores BLOCKED: the M's CAS either wins
+ * before (and the stealer backs off) or fails until the stealer is done, and
+ * then it sees m->p == NULL and queues. No lock, no shared write, no system
+ * call on the fast paths (I5).
+ *
+ * entersyscallblock publishes BLOCKED with an exchange and then reads the
+ * number of waiters; a queueing M increments that number under the lock and
+ * then scans the Ps for BLOCKED holders. With both sides sequentially
+ * consistent, one of them sees the other: either the blocking M hands its P
+ * to the first waiter itself, or the waiter steals it. When nobody waits, the
+ * P simply stays attached to the blocked M, which gets it back with the same
+ * single CAS; this is "put the P on the idle list" without touching any
+ * shared cache line.
+ *
+ * Waiters sit in a binary heap ordered by CPU time received (the kernel's
+ * per-thread clock, read on the slow path only), which is CFS's vruntime for
+ * a thread that runs only while it holds a P. A thread that is new or comes
+ * back from a blocking call is placed at max(own CPU, least-served waiter -
+ * slice), as CFS places a waking task: it cannot bank unbounded credit, but a
+ * thread that mostly sleeps (a request handler, a heartbeat) goes ahead of
+ * compute-bound ones. A releaser hands its P straight to the heap's top
+ * (m->nextp) and wakes that one M: no thundering herd, no second race.
+ *
+ * Rejected:
+ * - Go <= 1.25's _Psyscall, where the P is unwired at entry and the exiting
+ *   M races the monitor for it: an extra shared write per call and the ABA
+ *   window runtime2.go warns about.
+ * - A mutex-protected idle list for entersyscallblock with nobody waiting:
+ *   two shared cache-line transfers per call, tens of ns under contention.
+ * - FIFO waiters: measured in DESIGN.md I3, a request thread queues behind
+ *   compute threads without bound (p50 3.4 s).
+ * - Wall time held as vruntime: a thread that blocks eagerly while nobody
+ *   waits keeps its P attached, so wall time would charge it for sleeping.
+ *   The per-thread CPU clock is exact and costs one syscall on a path that
+ *   already makes a futex call.
+ * - pthread_create for the monitor: the first M to wait may be inside a
+ *   signal handler that interrupted malloc. The monitor is a raw clone with
+ *   its own small thread block (sysmon.c).
+ * - Blocking signals around the scheduler lock: two syscalls per slow path.
+ *   Instead m->incall is set for the whole of every library entry, and a
+ *   signal handler's own calls on that thread are nested no-ops.
+ */
+#include "sched_internal.h"
+#include <errno.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+struct gosys_sched gosys__sched;
+struct gosys_p gosys__allp[GOSYS_MAXPROCS_LIMIT];
+
+/* The calling thread's M, and "do not schedule me" (exiting, monitor). */
+static __thread struct gosys_m *g_m __attribute__((tls_model("initial-exec")));
+static __thread int g_bypass __attribute__((tls_model("initial-exec")));
+
+static pthread_key_t m_key;
+static uint32_t init_state;	/* 0 not started, 1 running, 2 done; atomic */
+static int32_t init_tid;	/* the thread running init */
+
+#define S (&gosys__sched)
+
+int gosys__bypass(void)
+{
+	return g_bypass;
+}
+
+/* Exposed for sysmon.c's thread block set-up. */
+GOSYS_HIDDEN int *gosys__bypass_addr(void);
+int *gosys__bypass_addr(void)
+{
+	return &g_bypass;
+}
+
+static int32_t raw_gettid(void)
+{
+	return (int32_t)__gosys_syscall0(SYS_gettid);
+}
+
+int64_t gosys__thread_cpu(int tid)
+{
+	struct timespec ts;
+	/* A thread's CPU clock: ~tid << 3 | CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED. */
+	long clk = tid ? (long)((~(unsigned long)tid) << 3 | 6) : CLOCK_THREAD_CPUTIME_ID;
+	if (__gosys_syscall2(SYS_clock_gettime, clk, (long)&ts) != 0)
+		return -1;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- Ms: allocated from mmap'd chunks, never unmapped, recycled -------- */
+
+#define M_CHUNK 64
+
+/* lock held */
+static struct gosys_m *m_alloc_locked(void)
+{
+	struct gosys_m *m = S->mfree;
+	if (m) {
+		S->mfree = m->freelink;
+	} else {
+		long r = __gosys_syscall6(SYS_mmap, 0, sizeof(struct gosys_m) * M_CHUNK,
+					  PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+					  0);
+		if (GOSYS_IS_ERR(r))
+			gosys_throw("out of memory allocating an M");
+		struct gosys_m *c = (struct gosys_m *)r;
+		for (int i = 1; i < M_CHUNK; i++) {
+			c[i].freelink = S->mfree;
+			S->mfree = &c[i];
+		}
+		for (int i = 0; i < M_CHUNK; i++) {
+			c[i].alllink = S->allm;
+			__atomic_store_n(&S->allm, &c[i], __ATOMIC_RELEASE);
+		}
+		m = &c[0];
+	}
+	m->freelink = NULL;
+	m->status = M_NOP;
+	m->incall = 0;
+	m->preempt = 0;
+	m->vfork = 0;
+	m->p = NULL;
+	m->nextp = NULL;
+	m->eintr_ours = 0;
+	m->sigpending = 0;
+	m->heapidx = -1;
+	m->returning = 0;
+	m->live = 1;
+	S->nthreads++;
+	return m;
+}
+
+/* ---- the waiter heap: I3's order --------------------------------------- */
+
+static int m_before(const struct gosys_m *a, const struct gosys_m *b)
+{
+	return a->key < b->key || (a->key == b->key && a->seq < b->seq);
+}
+
+static void heap_set(uint32_t i, struct gosys_m *m)
+{
+	S->heap[i] = m;
+	m->heapidx = (int32_t)i;
+}
+
+static void heap_up(uint32_t i)
+{
+	struct gosys_m *m = S->heap[i];
+	while (i > 0) {
+		uint32_t parent = (i - 1) / 2;
+		if (!m_before(m, S->heap[parent]))
+			break;
+		heap_set(i, S->heap[parent]);
+		i = parent;
+	}
+	heap_set(i, m);
+}
+
+static void heap_down(uint32_t i)
+{
+	uint32_t n = S->nwaiting;
+	struct gosys_m *m = S->heap[i];
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && m_before(S->heap[c + 1], S->heap[c]))
+			c++;
+		if (!m_before(S->heap[c], m))
+			break;
+		heap_set(i, S->heap[c]);
+		i = c;
+	}
+	heap_set(i, m);
+}
+
+static void heap_push_locked(struct gosys_m *m)
+{
+	if (S->nwaiting == S->heapcap) {
+		uint32_t cap = S->heapcap ? S->heapcap * 2 : 1024;
+		long r = __gosys_syscall6(SYS_mmap, 0, cap * sizeof(void *), PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (GOSYS_IS_ERR(r))
+			gosys_throw("out of memory growing the waiter heap");
+		struct gosys_m **h = (struct gosys_m **)r;
+		for (uint32_t i = 0; i < S->nwaiting; i++)
+			h[i] = S->heap[i];
+		if (S->heap)
+			__gosys_syscall2(SYS_munmap, (long)S->heap, S->heapcap * sizeof(void *));
+		S->heap = h;
+		S->heapcap = cap;
+	}
+	m->seq = S->seq++;
+	S->heap[S->nwaiting] = m;
+	__atomic_store_n(&S->nwaiting, S->nwaiting + 1, __ATOMIC_SEQ_CST);
+	heap_up(S->nwaiting - 1);
+}
+
+static void heap_remove_locked(struct gosys_m *m)
+{
+	uint32_t i = (uint32_t)m->heapidx;
+	uint32_t last = S->nwaiting - 1;
+	m->heapidx = -1;
+	__atomic_store_n(&S->nwaiting, last, __ATOMIC_SEQ_CST);
+	if (i == last)
+		return;
+	heap_set(i, S->heap[last]);
+	heap_up(i);
+	heap_down((uint32_t)S->heap[i]->heapidx);
+}
+
+struct gosys_m *gosys__heap_top(void)
+{
+	return S->nwaiting ? S->heap[0] : NULL;
+}
+
+/* ---- handing Ps over ---------------------------------------------------- */
+
+static void pidle_put_locked(struct gosys_p *p)
+{
+	p->m = NULL;
+	p->status = P_IDLE;
+	p->link = S->pidle;
+	S->pidle = p;
+	S->npidle++;
+}
+
+static struct gosys_p *pidle_get_locked(void)
+{
+	struct gosys_p *p = S->pidle;
+	if (p) {
+		S->pidle = p->link;
+		S->npidle--;
+		p->link = NULL;
+	}
+	return p;
+}
+
+/* Makes m the holder of p (the caller owns p, m is not running). */
+static void wirep_locked(struct gosys_p *p, struct gosys_m *m, int64_t now)
+{
+	p->m = m;
+	__atomic_store_n(&p->status, P_RUNNING, __ATOMIC_RELAXED);
+	p->acquired = now;
+	p->schedtick++;
+	p->sightings = 0;
+	p->preempt_when = 0;
+	m->p = p;
+}
+
+struct gosys_m *gosys__releasep_locked(struct gosys_p *p, int64_t now)
+{
+	if (p->id >= S->maxprocs) {
+		p->m = NULL;
+		__atomic_store_n(&p->status, P_DEAD, __ATOMIC_RELAXED);
+		S->nprocs_live--;
+		return NULL;
+	}
+	if (S->nwaiting) {
+		struct gosys_m *w = S->heap[0];
+		heap_remove_locked(w);
+		wirep_locked(p, w, now);
+		w->nextp = p;
+		__atomic_add_fetch(&w->wakepending, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&w->status, M_RUNNING, __ATOMIC_RELEASE);
+		S->handoffs++;
+		return w;
+	}
+	pidle_put_locked(p);
+	return NULL;
+}
+
+int gosys__steal_locked(struct gosys_p *p, struct gosys_m *m, uint32_t expect, uint32_t newstatus)
+{
+	uint32_t s = expect;
+	if (!__atomic_compare_exchange_n(&m->status, &s, expect | M_LOCKED, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_RELAXED))
+		return 0;
+	if (m->p != p) {
+		__atomic_store_n(&m->status, expect, __ATOMIC_RELEASE);
+		return 0;
+	}
+	__atomic_store_n(&m->p, NULL, __ATOMIC_RELAXED);
+	p->m = NULL;
+	__atomic_store_n(&m->status, newstatus, __ATOMIC_RELEASE);
+	return 1;
+}
+
+/* Wakes the M that a release chose, outside the lock. */
+static void wake_m(struct gosys_m *w)
+{
+	if (w) {
+		gosys_notewakeup(&w->park);
+		__atomic_sub_fetch(&w->wakepending, 1, __ATOMIC_RELEASE);
+	}
+}
+
+/* A P for an M that needs one now: idle, or left attached to a BLOCKED M. */
+static struct gosys_p *getp_now_locked(void)
+{
+	struct gosys_p *p = pidle_get_locked();
+	if (p)
+		return p;
+	for (int i = 0; i < S->maxprocs; i++) {
+		struct gosys_p *q = &gosys__allp[i];
+		struct gosys_m *h = q->m;
+		if (q->status == P_RUNNING && h &&
+		    __atomic_load_n(&h->status, __ATOMIC_SEQ_CST) == M_BLOCKED &&
+		    gosys__steal_locked(q, h, M_BLOCKED, M_BLOCKED)) {
+			S->handoffs++; /* the eager M's P, taken as it would have given it */
+			return q;
+		}
+	}
+	return NULL;
+}
+
+/* Where a queueing M goes in I3's order (see the essay). */
+static int64_t place_key_locked(int64_t cpu, int returning)
+{
+	if (returning && S->nwaiting) {
+		int64_t floor = S->heap[0]->key - (int64_t)gosys__knobs.slice_ms * 1000000;
+		if (cpu < floor)
+			cpu = floor;
+	}
+	return cpu;
+}
+
+/*
+ * Gets m a P: at once if one is free, else queue in I3's order and park until
+ * a releaser hands one over. m holds no P. Returns with m RUNNING on its P.
+ */
+static void m_getp(struct gosys_m *m, int returning)
+{
+	int64_t cpu = gosys__thread_cpu(0);
+	int64_t now = gosys_nanotime();
+	gosys_lock(&S->lock);
+	if (S->nwaiting == 0) {
+		struct gosys_p *p = getp_now_locked();
+		if (p) {
+			wirep_locked(p, m, now);
+			__atomic_store_n(&m->status, M_RUNNING, __ATOMIC_RELEASE);
+			gosys_unlock(&S->lock);
+			return;
+		}
+	}
+	gosys_noteclear(&m->park);
+	m->nextp = NULL;
+	m->key = place_key_locked(cpu, returning);
+	m->returning = (uint32_t)returning;
+	__atomic_store_n(&m->status, M_WAITING, __ATOMIC_RELAXED);
+	if (S->nwaiting == 0)
+		S->contended_since = now;
+	heap_push_locked(m); /* seq_cst: pairs with entersyscallblock's exchange */
+	/* Anything left attached to a BLOCKED M belongs to the first waiter now. */
+	struct gosys_m *w = NULL;
+	struct gosys_p *p = getp_now_locked();
+	if (p)
+		w = gosys__releasep_locked(p, now);
+	/* Each holder's current call counts as the monitor's first sighting. */
+	for (int i = 0; i < S->maxprocs; i++) {
+		struct gosys_p *q = &gosys__allp[i];
+		struct gosys_m *h = q->m;
+		if (q->status != P_RUNNING || !h)
+			continue;
+		uint64_t t = __atomic_load_n(&h->tick, __ATOMIC_RELAXED);
+		uint32_t st = __atomic_load_n(&h->status, __ATOMIC_RELAXED);
+		if (q->sight_m != h || q->sight_tick != t || q->sight_status != st) {
+			q->sight_m = h;
+			q->sight_tick = t;
+			q->sight_status = st;
+			q->sightings = 1;
+		}
+	}
+	if (w == m) { /* the P we found went to the top waiter: ourselves */
+		__atomic_sub_fetch(&m->wakepending, 1, __ATOMIC_RELEASE);
+		m->nextp = NULL;
+		gosys_unlock(&S->lock);
+		return;
+	}
+	S->parks++;
+	gosys__sysmon_wake_locked(1);
+	gosys_unlock(&S->lock);
+	wake_m(w);
+	gosys_notesleep(&m->park);
+	m->nextp = NULL;
+	GOSYS_DASSERT(m->p != NULL);
+}
+
+/* m gives its P to the first waiter (or the idle list) and queues behind it
+ * by its own CPU: a preempted or yielding M is not a returning one. */
+static void yield_p(struct gosys_m *m)
+{
+	int64_t now = gosys_nanotime();
+	gosys_lock(&S->lock);
+	struct gosys_p *p = m->p;
+	if (!p || (S->nwaiting == 0 && p->id < S->maxprocs)) {
+		gosys_unlock(&S->lock);
+		return;
+	}
+	m->p = NULL;
+	p->m = NULL;
+	__atomic_store_n(&m->status, M_BLOCKED, __ATOMIC_RELEASE);
+	struct gosys_m *w = gosys__releasep_locked(p, now);
+	gosys_unlock(&S->lock);
+	wake_m(w);
+	m_getp(m, 0);
+}
+
+/* ---- registration and start-up ----------------------------------------- */
+
+static void m_destructor(void *arg);
+static void fork_prepare(void);
+static void fork_parent(void);
+static void fork_child(void);
+
+static struct gosys_m *m_new_locked(void)
+{
+	struct gosys_m *m = m_alloc_locked();
+	m->tid = raw_gettid();
+	return m;
+}
+
+static void m_publish(struct gosys_m *m)
+{
+	g_m = m;
+	pthread_setspecific(m_key, m);
+}
+
+/* Registers the calling thread and admits it (it returns holding a P). */
+static struct gosys_m *m_register(void)
+{
+	gosys__init();
+	if (g_m || g_bypass)
+		return g_m;
+	gosys_lock(&S->lock);
+	struct gosys_m *m = m_new_locked();
+	gosys_unlock(&S->lock);
+	m->incall = 1; /* a handler's calls during admission are no-ops */
+	m_publish(m);
+	m_getp(m, 1);
+	m->incall = 0;
+	return m;
+}
+
+__attribute__((constructor(101))) void gosys__init(void)
+{
+	uint32_t st = __atomic_load_n(&init_state, __ATOMIC_ACQUIRE);
+	if (GOSYS_LIKELY(st == 2))
+		return;
+	st = 0;
+	if (!__atomic_compare_exchange_n(&init_state, &st, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&init_tid, __ATOMIC_RELAXED) == raw_gettid())
+			return; /* re-entered from inside init itself */
+		while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2)
+			__gosys_syscall0(SYS_sched_yield);
+		return;
+	}
+	__atomic_store_n(&init_tid, raw_gettid(), __ATOMIC_RELAXED);
+	gosys__knobs_init();
+	gosys__vdso_init();
+	int n = gosys__knobs.maxprocs;
+	if (n > 0)
+		S->explicit_maxprocs = 1;
+	else
+		n = gosys__maxprocs_default("");
+	if (n > GOSYS_MAXPROCS_LIMIT)
+		n = GOSYS_MAXPROCS_LIMIT;
+	S->maxprocs = n;
+	S->nprocs_live = n;
+	for (int i = GOSYS_MAXPROCS_LIMIT - 1; i >= 0; i--) {
+		struct gosys_p *p = &gosys__allp[i];
+		p->id = i;
+		if (i < n)
+			pidle_put_locked(p);
+		else
+			p->status = P_DEAD;
+	}
+	pthread_key_create(&m_key, m_destructor);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	if (gosys__knobs.asyncpreempt)
+		gosys__preempt_install();
+	/* The thread running the constructors is running user code: admit it. */
+	struct gosys_m *m = m_new_locked();
+	wirep_locked(pidle_get_locked(), m, gosys_nanotime());
+	m->status = M_RUNNING;
+	m_publish(m);
+	__atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
+}
+
+/* ---- entering and leaving calls ---------------------------------------- */
+
+/* A call that finds m->incall set: a signal handler's call inside ours
+ * (nested: its frame is below ours, or on the alternate stack), or the first
+ * call after a longjmp out of such a handler (stale: finish the old call). */
+static int is_nested(struct gosys_m *m, uintptr_t sp)
+{
+	if (m->vfork)
+		return 1;
+	if (sp < m->entry_sp)
+		return 1;
+	stack_t ss;
+	if (__gosys_syscall2(SYS_sigaltstack, 0, (long)&ss) == 0 && (ss.ss_flags & SS_ONSTACK))
+		return 1;
+	return 0;
+}
+
+static void exit_outermost(struct gosys_m *m);
+
+/* Everything the fast path does not handle. kind: 0 lazy, 1 eager. */
+static GOSYS_NOINLINE void enter_slow(int kind, uintptr_t sp)
+{
+	struct gosys_m *m = g_m;
+	if (g_bypass)
+		return;
+	if (!m && !(m = m_register()))
+		return;
+	if (m->incall) {
+		if (is_nested(m, sp)) {
+			m->incall++;
+			return;
+		}
+		m->incall = 1;
+		exit_outermost(m); /* repair what the longjmp abandoned */
+	}
+	m->incall = 1;
+	m->entry_sp = sp;
+	__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) != M_RUNNING || !m->p) {
+		/* The monitor took the P while we were blocked outside the library. */
+		gosys_lock(&S->lock);
+		__atomic_and_fetch(&m->preempt, ~(uint32_t)PREEMPT_SLICE, __ATOMIC_RELAXED);
+		if (!m->p) {
+			m->returning = 1;
+			__atomic_store_n(&m->status, M_BLOCKED, __ATOMIC_RELEASE);
+			gosys_unlock(&S->lock);
+			return; /* the call runs without a P; exit queues for one */
+		}
+		__atomic_store_n(&m->status, M_RUNNING, __ATOMIC_RELEASE);
+		gosys_unlock(&S->lock);
+	}
+	uint32_t pre = __atomic_load_n(&m->preempt, __ATOMIC_ACQUIRE);
+	if (pre || kind || __atomic_load_n(&S->nwaiting, __ATOMIC_RELAXED)) {
+		if (!pre && !kind) { /* lazy with waiters: keep the P, the monitor decides */
+			__atomic_store_n(&m->status, M_SYSCALL, __ATOMIC_RELEASE);
+			return;
+		}
+		/* Eager, or a preemption request: the P goes to the first waiter now. */
+		int64_t now = gosys_nanotime();
+		gosys_lock(&S->lock);
+		pre = __atomic_exchange_n(&m->preempt, 0, __ATOMIC_RELAXED);
+		if (pre & PREEMPT_SLICE)
+			S->preempts++;
+		struct gosys_p *p = m->p;
+		m->p = NULL;
+		p->m = NULL;
+		__atomic_store_n(&m->status, M_BLOCKED, __ATOMIC_RELEASE);
+		struct gosys_m *w = gosys__releasep_locked(p, now);
+		/* A preempted M comes back by its own CPU, not as a returning one. */
+		m->returning = !(pre & (PREEMPT_SLICE | PREEMPT_DEAD));
+		gosys_unlock(&S->lock);
+		wake_m(w);
+		return;
+	}
+	__atomic_store_n(&m->status, M_SYSCALL, __ATOMIC_RELEASE);
+}
+
+void gosys__entersyscall(void)
+{
+	struct gosys_m *m = g_m;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (GOSYS_LIKELY(m && m->incall == 0 &&
+			 __atomic_load_n(&m->preempt, __ATOMIC_RELAXED) == 0 &&
+			 __atomic_load_n(&m->status, __ATOMIC_RELAXED) == M_RUNNING)) {
+		m->incall = 1;
+		m->entry_sp = sp;
+		__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&m->status, M_SYSCALL, __ATOMIC_RELEASE);
+		return;
+	}
+	enter_slow(0, sp);
+}
+
+void gosys__entersyscallblock(void)
+{
+	struct gosys_m *m = g_m;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (GOSYS_LIKELY(m && m->incall == 0 &&
+			 __atomic_load_n(&m->preempt, __ATOMIC_RELAXED) == 0 &&
+			 __atomic_load_n(&m->status, __ATOMIC_RELAXED) == M_RUNNING)) {
+		m->incall = 1;
+		m->entry_sp = sp;
+		m->returning = 1;
+		__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
+		__atomic_exchange_n(&m->status, M_BLOCKED, __ATOMIC_SEQ_CST);
+		if (GOSYS_LIKELY(__atomic_load_n(&S->nwaiting, __ATOMIC_SEQ_CST) == 0))
+			return;
+		/* Someone waits: hand the P over now, unless a waiter stole it. */
+		int64_t now = gosys_nanotime();
+		gosys_lock(&S->lock);
+		struct gosys_p *p = m->p;
+		struct gosys_m *w = NULL;
+		if (p && gosys__steal_locked(p, m, M_BLOCKED, M_BLOCKED))
+			w = gosys__releasep_locked(p, now);
+		gosys_unlock(&S->lock);
+		wake_m(w);
+		return;
+	}
+	enter_slow(1, sp);
+}
+
+/* The end of the outermost call (m->incall == 1): get back to RUNNING on a P. */
+static void exit_outermost(struct gosys_m *m)
+{
+	for (;;) {
+		uint32_t s = __atomic_load_n(&m->status, __ATOMIC_ACQUIRE);
+		if (s & M_LOCKED) {
+			__gosys_cpu_relax();
+			continue;
+		}
+		if ((s == M_SYSCALL || s == M_BLOCKED || s == M_NOP) &&
+		    !__atomic_compare_exchange_n(&m->status, &s, M_RUNNING, false,
+						 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+			continue;
+		break;
+	}
+	if (!__atomic_load_n(&m->p, __ATOMIC_ACQUIRE))
+		m_getp(m, (int)m->returning);
+	m->incall = 0;
+}
+
+static GOSYS_NOINLINE void exit_slow(struct gosys_m *m)
+{
+	if (g_bypass)
+		return;
+	if (!m) {
+		m_register();
+		return;
+	}
+	if (m->incall > 1) {
+		m->incall--;
+		return;
+	}
+	if (m->vfork)
+		return;
+	if (m->incall == 0) {
+		/* Not in a call: only a P taken while blocked outside needs repair. */
+		if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) == M_RUNNING && m->p)
+			return;
+		m->incall = 1;
+		m->returning = 1;
+	}
+	exit_outermost(m);
+}
+
+void gosys__exitsyscall(void)
+{
+	struct gosys_m *m = g_m;
+	if (GOSYS_LIKELY(m && m->incall == 1)) {
+		uint32_t s = __atomic_load_n(&m->status, __ATOMIC_RELAXED);
+		if ((s == M_SYSCALL || s == M_BLOCKED) &&
+		    __atomic_compare_exchange_n(&m->status, &s, M_RUNNING, false, __ATOMIC_SEQ_CST,
+						__ATOMIC_RELAXED) &&
+		    GOSYS_LIKELY(__atomic_load_n(&m->p, __ATOMIC_ACQUIRE) != NULL)) {
+			m->incall = 0;
+			return;
+		}
+	}
+	exit_slow(m);
+}
+
+GOSYS_API void gosys_entersyscall(void) __attribute__((alias("gosys__entersyscall")));
+GOSYS_API void gosys_entersyscallblock(void) __attribute__((alias("gosys__entersyscallblock")));
+GOSYS_API void gosys_exitsyscall(void) __attribute__((alias("gosys__exitsyscall")));
+
+int gosys__eintr_was_ours(void)
+{
+	struct gosys_m *m = g_m;
+	if (!m || !m->eintr_ours)
+		return 0;
+	m->eintr_ours = 0;
+	return 1;
+}
+
+/* The preemption signal handler, on the signalled thread: 1 if the signal was
+ * the monitor's (then it parks here, or marks an interrupted call). */
+GOSYS_HIDDEN int gosys__preempt_signal_taken(void);
+static void preempt_here(void);
+int gosys__preempt_signal_taken(void)
+{
+	struct gosys_m *m = g_m;
+	if (!m || !__atomic_exchange_n(&m->sigpending, 0, __ATOMIC_ACQ_REL))
+		return 0;
+	if (m->incall)
+		m->eintr_ours = 1; /* it may have cut a call short: the wrapper redoes it */
+	else
+		preempt_here();
+	return 1;
+}
+
+static void preempt_here(void)
+{
+	struct gosys_m *m = g_m;
+	if (!m || g_bypass || m->incall || m->vfork ||
+	    __atomic_load_n(&m->status, __ATOMIC_ACQUIRE) != M_RUNNING)
+		return;
+	uint32_t pre = __atomic_load_n(&m->preempt, __ATOMIC_ACQUIRE);
+	if (!(pre & (PREEMPT_SLICE | PREEMPT_DEAD)))
+		return;
+	m->incall = 1;
+	gosys_lock(&S->lock);
+	__atomic_and_fetch(&m->preempt, ~(uint32_t)(PREEMPT_SLICE | PREEMPT_DEAD), __ATOMIC_RELAXED);
+	S->async_preempts++;
+	gosys_unlock(&S->lock);
+	yield_p(m);
+	m->incall = 0;
+}
+
+GOSYS_API void gosys_gosched(void)
+{
+	struct gosys_m *m = g_m;
+	if (!m) {
+		m_register();
+		return;
+	}
+	if (g_bypass || m->incall || m->vfork)
+		return;
+	__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) != M_RUNNING || !m->p) {
+		m->incall = 1;
+		m->returning = 1;
+		exit_outermost(m);
+		return;
+	}
+	uint32_t pre = __atomic_load_n(&m->preempt, __ATOMIC_ACQUIRE);
+	if (!pre && __atomic_load_n(&S->nwaiting, __ATOMIC_RELAXED) == 0)
+		return;
+	m->incall = 1;
+	if (pre) {
+		gosys_lock(&S->lock);
+		__atomic_and_fetch(&m->preempt, ~(uint32_t)(PREEMPT_SLICE | PREEMPT_DEAD), __ATOMIC_RELAXED);
+		if (pre & PREEMPT_SLICE)
+			S->preempts++;
+		gosys_unlock(&S->lock);
+	}
+	yield_p(m);
+	m->incall = 0;
+}
+
+/* ---- maxprocs, stats ----------------------------------------------------- */
+
+void gosys__set_maxprocs_locked(int n, int64_t now, struct gosys_m **wake, int *nwake, int maxwake)
+{
+	if (n > GOSYS_MAXPROCS_LIMIT)
+		n = GOSYS_MAXPROCS_LIMIT;
+	if (n < 1)
+		n = 1;
+	S->maxprocs = n;
+	/* Shrink: idle Ps beyond n die now, held ones at their holder's next entry. */
+	struct gosys_p **pp = &S->pidle;
+	while (*pp) {
+		struct gosys_p *p = *pp;
+		if (p->id >= n) {
+			*pp = p->link;
+			p->link = NULL;
+			p->status = P_DEAD;
+			S->npidle--;
+			S->nprocs_live--;
+		} else {
+			pp = &p->link;
+		}
+	}
+	for (int i = n; i < GOSYS_MAXPROCS_LIMIT; i++) {
+		struct gosys_p *p = &gosys__allp[i];
+		if (p->status == P_RUNNING && p->m)
+			__atomic_or_fetch(&p->m->preempt, PREEMPT_DEAD, __ATOMIC_RELEASE);
+	}
+	/* Grow: new Ps go to waiters first. */
+	for (int i = 0; i < n; i++) {
+		struct gosys_p *p = &gosys__allp[i];
+		if (p->status != P_DEAD)
+			continue;
+		S->nprocs_live++;
+		struct gosys_m *w = gosys__releasep_locked(p, now);
+		if (w) {
+			if (*nwake >= maxwake)
+				gosys_throw("set_maxprocs: wake list overflow");
+			wake[(*nwake)++] = w;
+		}
+	}
+}
+
+GOSYS_API int gosys_maxprocs(int n)
+{
+	if (!g_m && !g_bypass)
+		m_register();
+	else
+		gosys__init();
+	struct gosys_m *wake[GOSYS_MAXPROCS_LIMIT];
+	int nwake = 0;
+	gosys_lock(&S->lock);
+	int old = S->maxprocs;
+	if (n > 0) {
+		S->explicit_maxprocs = 1;
+		gosys__set_maxprocs_locked(n, gosys_nanotime(), wake, &nwake,
+					   GOSYS_MAXPROCS_LIMIT);
+		gosys__sysmon_wake_locked(0);
+	}
+	gosys_unlock(&S->lock);
+	for (int i = 0; i < nwake; i++)
+		wake_m(wake[i]);
+	return old;
+}
+
+GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size)
+{
+	if (!st || size < offsetof(struct gosys_schedstats, handoffs)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!g_m && !g_bypass)
+		m_register();
+	struct gosys_schedstats s;
+	int32_t running = 0;
+	gosys_lock(&S->lock);
+	for (int i = 0; i < GOSYS_MAXPROCS_LIMIT; i++)
+		running += gosys__allp[i].status == P_RUNNING;
+	s.maxprocs = S->nprocs_live;
+	s.idleprocs = S->npidle;
+	s.threads = S->nthreads;
+	s.running = running;
+	s.waiting = (int32_t)S->nwaiting;
+	s.monitor = S->sysmon_started ? 1 : 0;
+	s.handoffs = S->handoffs;
+	s.retakes = S->retakes;
+	s.blocked_retakes = S->blocked_retakes;
+	s.preempts = S->preempts;
+	s.async_preempts = S->async_preempts;
+	s.parks = S->parks;
+	s.nop_runs = S->nop_runs;
+	s.monitor_ticks = S->monitor_ticks;
+	gosys_unlock(&S->lock);
+	__builtin_memcpy(st, &s, size < sizeof s ? size : sizeof s);
+	return (int)sizeof s;
+}
+
+/* ---- threads: exit, vfork, fork ------------------------------------------ */
+
+static void m_exit(struct gosys_m *m)
+{
+	int64_t now = gosys_nanotime();
+	struct gosys_m *w = NULL;
+	gosys_lock(&S->lock);
+	while (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) & M_LOCKED)
+		__gosys_cpu_relax();
+	if (m->heapidx >= 0)
+		heap_remove_locked(m);
+	struct gosys_p *p = m->p;
+	if (p && p->m == m) {
+		p->m = NULL;
+		w = gosys__releasep_locked(p, now);
+	}
+	m->p = NULL;
+	m->nextp = NULL;
+	m->live = 0;
+	m->status = M_NOP;
+	S->nthreads--;
+	gosys_unlock(&S->lock);
+	wake_m(w);
+	/* A releaser that chose us may not have woken us yet: wait for it, so the
+	 * wake cannot land on the next thread that gets this M. */
+	while (__atomic_load_n(&m->wakepending, __ATOMIC_ACQUIRE))
+		__gosys_cpu_relax();
+	gosys_lock(&S->lock);
+	m->freelink = S->mfree;
+	S->mfree = m;
+	gosys_unlock(&S->lock);
+}
+
+static void m_destructor(void *arg)
+{
+	g_bypass = 1; /* anything later on this thread goes straight through */
+	if (arg) {
+		m_exit((struct gosys_m *)arg);
+		g_m = NULL;
+	}
+}
+
+void gosys__thread_start(void)
+{
+	if (!g_m && !g_bypass)
+		m_register();
+}
+
+void gosys__thread_exit(void)
+{
+	struct gosys_m *m = g_m;
+	g_bypass = 1;
+	if (m) {
+		pthread_setspecific(m_key, NULL);
+		m_exit(m);
+		g_m = NULL;
+	}
+}
+
+void gosys__vfork_begin(void)
+{
+	gosys__entersyscallblock();
+	if (g_m)
+		g_m->vfork = 1;
+}
+
+void gosys__vfork_end(void)
+{
+	if (g_m)
+		g_m->vfork = 0;
+	gosys__exitsyscall();
+}
+
+static void fork_prepare(void)
+{
+	gosys_lock(&S->lock);
+}
+
+static void fork_parent(void)
+{
+	gosys_unlock(&S->lock);
+}
+
+/* The child has one thread: this one. One M, holding one P; no monitor. */
+static void fork_child(void)
+{
+	struct gosys_m *self = g_m;
+	S->lock.key = 0;
+	S->mfree = NULL;
+	S->nthreads = 0;
+	S->nwaiting = 0;
+	S->pidle = NULL;
+	S->npidle = 0;
+	for (struct gosys_m *m = S->allm; m; m = m->alllink) {
+		if (m == self)
+			continue;
+		m->live = 0;
+		m->heapidx = -1;
+		m->p = NULL;
+		m->status = M_NOP;
+		m->freelink = S->mfree;
+		S->mfree = m;
+	}
+	struct gosys_p *mine = self ? self->p : NULL;
+	if (mine && mine->id >= S->maxprocs)
+		mine = NULL;
+	S->nprocs_live = S->maxprocs;
+	for (int i = GOSYS_MAXPROCS_LIMIT - 1; i >= 0; i--) {
+		struct gosys_p *p = &gosys__allp[i];
+		p->sightings = 0;
+		p->preempt_when = 0;
+		if (i >= S->maxprocs)
+			p->status = P_DEAD, p->m = NULL;
+		else if (p != mine)
+			pidle_put_locked(p);
+	}
+	gosys__sysmon_forget();
+	if (!self)
+		return;
+	S->nthreads = 1;
+	self->preempt = 0;
+	self->sigpending = 0;
+	self->heapidx = -1;
+	self->tid = raw_gettid();
+	if (!mine) {
+		mine = pidle_get_locked();
+		self->p = NULL;
+	}
+	wirep_locked(mine, self, gosys_nanotime());
+}

@@ -1,3 +1,438 @@
 /* SPDX-License-Identifier: MIT */
-/* sysmon.c - placeholder */
-#include "sched.h"
+/*
+ * sysmon.c - the monitor thread (retake, blocked holders, preemption,
+ * maxprocs refresh) and the preemption signal.
+ * The monitor is a raw clone with a private thread block: it must never touch
+ * TLS, call libc, allocate, or take any lock but sched.lock. Raw syscalls and
+ * notes only. The signal handler runs on program threads.
+ */
+#include "sched_internal.h"
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#ifdef __SANITIZE_THREAD__
+#include <pthread.h>
+#endif
+
+#define S (&gosys__sched)
+
+#define TICK_MIN_NS 20000	/* 20 us while anyone waits */
+#define TICK_MAX_NS 1000000	/* capped at 1 ms (Go: 10 ms) */
+#define TICKS_BEFORE_BACKOFF 50
+#define REFRESH_NS 1000000000	/* maxprocs re-read at most once a second */
+
+static int64_t sysmon_delay;	/* the monitor's current tick; lock */
+
+GOSYS_HIDDEN int *gosys__bypass_addr(void);
+GOSYS_HIDDEN int gosys__preempt_signal_taken(void);
+
+/* ---- sleeping and waking ------------------------------------------------- */
+
+static int sysmon_main(void *arg);
+
+/* The monitor's stack and thread block: one mapping, made once. */
+#define MON_STACK (128 * 1024)
+#define MON_TLS (60 * 1024)
+#define MON_TOP (4 * 1024)
+#define MON_SIZE (MON_STACK + MON_TLS + MON_TOP)
+
+static void sysmon_start_locked(void)
+{
+	S->sysmon_started = 1;
+	sysmon_delay = TICK_MIN_NS;
+#ifdef __SANITIZE_THREAD__
+	/* ThreadSanitizer keeps per-thread state in TLS: give it a real thread. */
+	pthread_t t;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&t, NULL, (void *(*)(void *))(void *)sysmon_main, NULL) != 0)
+		gosys_throw("cannot start the monitor thread");
+	pthread_detach(t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+#else
+	long r = __gosys_syscall6(SYS_mmap, 0, MON_SIZE, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (GOSYS_IS_ERR(r))
+		gosys_throw("cannot map the monitor's stack");
+	char *base = (char *)r;
+	/* A guard page below the stack. */
+	__gosys_syscall3(SYS_mprotect, (long)base, 4096, PROT_NONE);
+	/*
+	 * The thread block: %fs:0 and %fs:16 point at themselves (glibc's
+	 * tcbhead), the stack guard at %fs:0x28 is copied, and the library's own
+	 * "bypass" TLS word reads 1 if it falls inside the block, so that nothing
+	 * in the scheduler mistakes the monitor for a program thread.
+	 */
+	char *tp = base + MON_STACK + MON_TLS;
+	char *cur;
+	__asm__("mov %%fs:0, %0" : "=r"(cur));
+	((void **)tp)[0] = tp;
+	((void **)tp)[2] = tp;
+	__builtin_memcpy(tp + 0x28, cur + 0x28, 16);
+	long off = (char *)gosys__bypass_addr() - cur;
+	if (off >= -(long)MON_TLS && off <= (long)MON_TOP - (long)sizeof(int))
+		*(int *)(tp + off) = 1;
+	/* No program signal may land on the monitor: block all while cloning. */
+	uint64_t all = ~0ULL, old;
+	__gosys_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, (long)&old, 8);
+	r = __gosys_clone(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+			  CLONE_SYSVSEM | CLONE_SETTLS,
+			  base + MON_STACK, tp, sysmon_main, NULL);
+	__gosys_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0, 8);
+	if (GOSYS_IS_ERR(r))
+		gosys_throw("cannot start the monitor thread");
+	S->sysmon_tid = (int32_t)r;
+#endif
+}
+
+void gosys__sysmon_wake_locked(int start_if_needed)
+{
+	if (!S->sysmon_started) {
+		if (start_if_needed)
+			sysmon_start_locked();
+		return;
+	}
+	S->sysmon_kick = 1;
+	/* Asleep deeply, or on a long tick: look now. On a short tick it will look
+	 * within 20 us anyway, and a futex wake would cost more than it saves. */
+	if (S->sysmonwait && (S->nwaiting <= 1 || sysmon_delay > TICK_MIN_NS)) {
+		S->sysmonwait = 0;
+		gosys_notewakeup(&S->sysmonnote);
+	}
+}
+
+void gosys__sysmon_forget(void)
+{
+	S->sysmon_started = 0;
+	S->sysmonwait = 0;
+	S->sysmon_kick = 0;
+	S->sysmon_tid = 0;
+	gosys_noteclear(&S->sysmonnote);
+}
+
+/* ---- looking at holders -------------------------------------------------- */
+
+/* The scheduler state letter of a thread from /proc/self/task/TID/stat, 0 if
+ * the thread is gone. Opened and closed at once: the fd table is the
+ * program's. */
+static char task_state(int tid)
+{
+	char path[48] = "/proc/self/task/";
+	char num[24];
+	int n = gosys__fmt_long(num, tid);
+	int len = 16;
+	__builtin_memcpy(path + len, num, (size_t)n);
+	len += n;
+	__builtin_memcpy(path + len, "/stat", 6);
+	long fd = __gosys_syscall4(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0);
+	if (GOSYS_IS_ERR(fd))
+		return 0;
+	char buf[512];
+	long r = __gosys_syscall3(SYS_read, fd, (long)buf, sizeof buf - 1);
+	__gosys_syscall1(SYS_close, fd);
+	if (r <= 0)
+		return 0;
+	buf[r] = 0;
+	/* "tid (comm) S ...": comm may hold spaces and parentheses. */
+	char *close = NULL;
+	for (char *c = buf; *c; c++)
+		if (*c == ')')
+			close = c;
+	if (!close || close[1] != ' ')
+		return '?';
+	return close[2];
+}
+
+struct cand {
+	struct gosys_p *p;
+	struct gosys_m *m;
+	uint64_t tick;
+	int tid;
+	int want_state; /* no library entry for two looks: is it blocked? */
+	int want_cpu;	/* a returning waiter may deserve its P */
+	char state;
+	int64_t cpu;
+};
+
+static void send_preempt(struct gosys_m *m, int tid)
+{
+	uint32_t z = 0;
+	if (!__atomic_compare_exchange_n(&m->sigpending, &z, 1, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_RELAXED))
+		return; /* one signal in flight is enough */
+	long pid = __gosys_syscall0(SYS_getpid);
+	__gosys_syscall3(SYS_tgkill, pid, tid, GOSYS_PREEMPT_SIG);
+}
+
+/*
+ * One look at every P. Under the lock: sightings, retakes of lazy calls,
+ * Ps left on eager calls, slice preemption. Then, unlocked, /proc and CPU
+ * clocks for the holders that need them, and again under the lock, the
+ * blocked-holder takes and wakeup preemption. Returns the Ps taken.
+ */
+static int retake(void)
+{
+	struct gosys_m *wake[64];
+	int nwake = 0, n = 0, ncand = 0;
+	struct cand cand[64];
+	struct { struct gosys_m *m; int tid; } sig[64];
+	int nsig = 0;
+	int64_t now = gosys_nanotime();
+	int64_t slice = (int64_t)gosys__knobs.slice_ms * 1000000;
+	int64_t gran = (int64_t)gosys__knobs.granularity_us * 1000;
+
+	gosys_lock(&S->lock);
+	S->monitor_ticks++;
+	int waiters = S->nwaiting > 0;
+	struct gosys_m *top = gosys__heap_top();
+	int top_returning = top && top->returning;
+	for (int i = 0; i < GOSYS_MAXPROCS_LIMIT && nwake < 64; i++) {
+		struct gosys_p *p = &gosys__allp[i];
+		if (__atomic_load_n(&p->status, __ATOMIC_RELAXED) != P_RUNNING || !p->m)
+			continue;
+		struct gosys_m *m = p->m;
+		uint64_t tick = __atomic_load_n(&m->tick, __ATOMIC_RELAXED);
+		uint32_t st = __atomic_load_n(&m->status, __ATOMIC_ACQUIRE);
+		if (p->sight_m == m && p->sight_tick == tick && p->sight_status == st) {
+			p->sightings++;
+		} else {
+			p->sight_m = m;
+			p->sight_tick = tick;
+			p->sight_status = st;
+			p->sightings = 1;
+		}
+		int dead = p->id >= S->maxprocs;
+		if (!waiters && !dead)
+			continue;
+		struct gosys_m *w;
+		switch (st) {
+		case M_SYSCALL: /* the same lazy call on two looks */
+			if ((dead || p->sightings >= 2) &&
+			    gosys__steal_locked(p, m, M_SYSCALL, M_BLOCKED)) {
+				m->returning = 1;
+				S->retakes++;
+				n++;
+				if ((w = gosys__releasep_locked(p, now)))
+					wake[nwake++] = w;
+			}
+			break;
+		case M_BLOCKED: /* an eager call that found nobody waiting */
+			if (gosys__steal_locked(p, m, M_BLOCKED, M_BLOCKED)) {
+				n++;
+				if ((w = gosys__releasep_locked(p, now)))
+					wake[nwake++] = w;
+			}
+			break;
+		case M_RUNNING: {
+			int64_t start = p->acquired > S->contended_since ? p->acquired
+									: S->contended_since;
+			if (dead)
+				__atomic_or_fetch(&m->preempt, PREEMPT_DEAD, __ATOMIC_RELEASE);
+			if (!p->preempt_when && (dead || now - start >= slice)) {
+				__atomic_or_fetch(&m->preempt, PREEMPT_SLICE, __ATOMIC_RELEASE);
+				p->preempt_when = now;
+				p->preempt_tick = tick;
+			} else if (p->preempt_when && p->preempt_tick == tick &&
+				   now - p->preempt_when >= slice &&
+				   gosys__knobs.asyncpreempt && nsig < 64) {
+				/* No library entry since we asked: interrupt it. */
+				sig[nsig].m = m;
+				sig[nsig++].tid = m->tid;
+				p->preempt_when = now;
+			} else if (p->preempt_tick != tick) {
+				p->preempt_when = 0;
+			}
+			if (ncand < 64 && (p->sightings >= 2 || top_returning)) {
+				cand[ncand].p = p;
+				cand[ncand].m = m;
+				cand[ncand].tick = tick;
+				cand[ncand].tid = m->tid;
+				cand[ncand].want_state = p->sightings >= 2;
+				cand[ncand].want_cpu = top_returning;
+				ncand++;
+			}
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	gosys_unlock(&S->lock);
+
+	for (int i = 0; i < nwake; i++)
+		gosys_notewakeup(&wake[i]->park), __atomic_sub_fetch(&wake[i]->wakepending, 1, __ATOMIC_RELEASE);
+	nwake = 0;
+
+	if (ncand) {
+		for (int i = 0; i < ncand; i++) {
+			cand[i].state = cand[i].want_state ? task_state(cand[i].tid) : 'R';
+			cand[i].cpu = cand[i].want_cpu ? gosys__thread_cpu(cand[i].tid) : -1;
+		}
+		now = gosys_nanotime();
+		gosys_lock(&S->lock);
+		top = gosys__heap_top();
+		for (int i = 0; i < ncand && nwake < 64; i++) {
+			struct cand *c = &cand[i];
+			struct gosys_p *p = c->p;
+			if (p->m != c->m || __atomic_load_n(&c->m->tick, __ATOMIC_RELAXED) != c->tick ||
+			    __atomic_load_n(&c->m->status, __ATOMIC_ACQUIRE) != M_RUNNING ||
+			    !S->nwaiting)
+				continue;
+			if (c->state == 'S' || c->state == 'D' || c->state == 0) {
+				/* Blocked where we cannot see: the P goes to a waiter, the
+				 * M runs without one until its next library entry. */
+				if (gosys__steal_locked(p, c->m, M_RUNNING, M_NOP)) {
+					S->blocked_retakes++;
+					S->nop_runs++;
+					n++;
+					struct gosys_m *w = gosys__releasep_locked(p, now);
+					if (w)
+						wake[nwake++] = w;
+				}
+			} else if (c->cpu >= 0 && top && top->returning && top->key + gran < c->cpu) {
+				/* CFS wakeup preemption: the waiter has had a granule less
+				 * CPU. Ask now; signal at the next look without an entry. */
+				__atomic_or_fetch(&c->m->preempt, PREEMPT_SLICE, __ATOMIC_RELEASE);
+				p->preempt_when = now - slice;
+				p->preempt_tick = c->tick;
+			}
+		}
+		gosys_unlock(&S->lock);
+		for (int i = 0; i < nwake; i++)
+			gosys_notewakeup(&wake[i]->park), __atomic_sub_fetch(&wake[i]->wakepending, 1, __ATOMIC_RELEASE);
+	}
+	for (int i = 0; i < nsig; i++)
+		send_preempt(sig[i].m, sig[i].tid);
+	return n;
+}
+
+/* Re-reads the CPU limit (at most once a second) unless maxprocs is explicit. */
+static void refresh_maxprocs(int64_t *last)
+{
+	int64_t now = gosys_nanotime();
+	if (now - *last < REFRESH_NS || !gosys__knobs.updatemaxprocs ||
+	    __atomic_load_n(&S->explicit_maxprocs, __ATOMIC_RELAXED))
+		return;
+	*last = now;
+	int n = gosys__maxprocs_default("");
+	struct gosys_m *wake[GOSYS_MAXPROCS_LIMIT / 4];
+	int nwake = 0;
+	gosys_lock(&S->lock);
+	if (!S->explicit_maxprocs && n != S->maxprocs)
+		gosys__set_maxprocs_locked(n, now, wake, &nwake, (int)GOSYS_ARRAY_SIZE(wake));
+	gosys_unlock(&S->lock);
+	for (int i = 0; i < nwake; i++)
+		gosys_notewakeup(&wake[i]->park), __atomic_sub_fetch(&wake[i]->wakepending, 1, __ATOMIC_RELEASE);
+}
+
+static int sysmon_main(void *arg)
+{
+	(void)arg;
+	/* Timer slack would add 50 us to every 20 us tick. */
+	__gosys_syscall2(SYS_prctl, PR_SET_TIMERSLACK, 1);
+	gosys_lock(&S->lock);
+	S->sysmon_tid = (int32_t)__gosys_syscall0(SYS_gettid);
+	gosys_unlock(&S->lock);
+	int64_t delay = TICK_MIN_NS, last_refresh = gosys_nanotime();
+	int idle = 0;
+	for (;;) {
+		int refresh = gosys__knobs.updatemaxprocs && !S->explicit_maxprocs;
+		gosys_lock(&S->lock);
+		if (S->sysmon_kick) {
+			S->sysmon_kick = 0;
+			delay = TICK_MIN_NS;
+			idle = 0;
+		}
+		int deep = S->nwaiting == 0;
+		sysmon_delay = deep ? TICK_MAX_NS * 1000 : delay;
+		gosys_noteclear(&S->sysmonnote);
+		S->sysmonwait = 1;
+		gosys_unlock(&S->lock);
+		int woke = gosys_notetsleep(&S->sysmonnote,
+					    deep ? (refresh ? REFRESH_NS : -1) : delay);
+		gosys_lock(&S->lock);
+		S->sysmonwait = 0;
+		gosys_unlock(&S->lock);
+		if (refresh)
+			refresh_maxprocs(&last_refresh);
+		if (deep) {
+			if (woke) {
+				delay = TICK_MIN_NS;
+				idle = 0;
+			}
+			continue;
+		}
+		if (retake())
+			idle = 0;
+		else if (++idle > TICKS_BEFORE_BACKOFF)
+			delay = delay * 2 > TICK_MAX_NS ? TICK_MAX_NS : delay * 2;
+	}
+	return 0;
+}
+
+/* ---- the preemption signal ----------------------------------------------- */
+
+/* The kernel's sigaction, as rt_sigaction takes it. */
+struct ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static uint32_t preempt_installed;	/* set once at init, before threads */
+static struct sigaction chained;	/* the program's SIGURG action; chain_lock */
+static struct gosys_lock chain_lock;
+
+void gosys__preempt_install(void)
+{
+	struct ksigaction ka = {0}, old = {0};
+	ka.handler = (void *)gosys__preempt_handler;
+	ka.flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK | 0x04000000 /* SA_RESTORER */;
+	ka.restorer = (void *)__gosys_sigreturn;
+	ka.mask = 0;
+	if (__gosys_syscall4(SYS_rt_sigaction, GOSYS_PREEMPT_SIG, (long)&ka, (long)&old, 8) != 0) {
+		gosys__warn("cannot install the preemption signal handler; asyncpreempt is off");
+		return;
+	}
+	__builtin_memset(&chained, 0, sizeof chained);
+	chained.sa_handler = (void (*)(int))old.handler;
+	chained.sa_flags = (int)(old.flags & ~0x04000000UL);
+	__builtin_memcpy(&chained.sa_mask, &old.mask, sizeof old.mask);
+	__atomic_store_n(&preempt_installed, 1, __ATOMIC_RELEASE);
+}
+
+int gosys__sig_chain(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (sig != GOSYS_PREEMPT_SIG || !__atomic_load_n(&preempt_installed, __ATOMIC_ACQUIRE))
+		return 0;
+	gosys_lock(&chain_lock);
+	if (old)
+		*old = chained;
+	if (act)
+		chained = *act;
+	gosys_unlock(&chain_lock);
+	return 1;
+}
+
+void gosys__preempt_handler(int sig, siginfo_t *si, void *uctx)
+{
+	if (si && si->si_code == SI_TKILL && si->si_pid == (pid_t)__gosys_syscall0(SYS_getpid)) {
+		if (gosys__preempt_signal_taken())
+			return;
+	}
+	/* Not ours: the program's own handler, as if we were not here. */
+	struct sigaction a = chained; /* a torn read is no worse than a race in the program */
+	if (a.sa_handler == SIG_DFL || a.sa_handler == SIG_IGN)
+		return; /* SIGURG's default is to ignore it */
+	if (a.sa_flags & SA_RESETHAND) /* no lock here: the handler may interrupt its holder */
+		__atomic_store_n(&chained.sa_handler, SIG_DFL, __ATOMIC_RELAXED);
+	if (a.sa_flags & SA_SIGINFO)
+		a.sa_sigaction(sig, si, uctx);
+	else
+		a.sa_handler(sig);
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sched_internal.h - the scheduler's data: Ms, Ps, the waiter heap, the global state.
+ * Shared between sched.c (the Ms' side) and sysmon.c (the monitor's side).
+ * Every shared field says who owns it. "lock" means sched.lock.
+ */
+#ifndef GOSYS_SCHED_H
+#define GOSYS_SCHED_H
+
+#include "internal.h"
+#include "note.h"
+
+/* The most Ps there can ever be (one per CPU of a CPU_SETSIZE mask). */
+#define GOSYS_MAXPROCS_LIMIT 1024
+
+/*
+ * M status. The status word is the linearization point of every ownership
+ * change of a P that an M holds:
+ *   RUNNING  holds m->p, runs user code.              Changed by: the M.
+ *   SYSCALL  in a lazy call, still holds m->p.        Changed by: the M (exit: CAS
+ *            to RUNNING); a stealer (CAS to SYSCALL|LOCKED, detach, store BLOCKED).
+ *   BLOCKED  in an eager call. m->p is either NULL (given away) or still attached
+ *            when nobody was waiting at entry: then any M or the monitor that
+ *            needs a P steals it at once (CAS to BLOCKED|LOCKED, detach, store
+ *            BLOCKED). The M's exit CASes BLOCKED -> RUNNING and then looks at m->p.
+ *   WAITING  parked on m->park, in the waiter heap.   Changed by: the M, under lock.
+ *   NOP      runs without a P: a P taken while blocked outside the library.
+ *            Changed by: the monitor (CAS RUNNING -> NOP), the M (at its next entry).
+ * LOCKED is or-ed in by a stealer for the few instructions of a detach; the M's
+ * exit spins while it is set.
+ */
+enum {
+	M_RUNNING = 0,
+	M_SYSCALL = 1,
+	M_BLOCKED = 2,
+	M_WAITING = 3,
+	M_NOP = 4,
+	M_LOCKED = 0x100,
+};
+
+/* m->preempt bits: requests the M honours at its next library entry. */
+enum {
+	PREEMPT_SLICE = 1,  /* hand the P to the first waiter, queue behind it */
+	PREEMPT_DEAD = 2,   /* the M's P is beyond maxprocs: give it up */
+};
+
+/* P status. */
+enum {
+	P_IDLE = 0,    /* on the idle list */
+	P_RUNNING = 1, /* held: p->m owns it */
+	P_DEAD = 2,    /* beyond maxprocs */
+};
+
+struct gosys_m;
+
+struct gosys_p {
+	int32_t id;		/* constant */
+	uint32_t status;	/* lock (written); atomic loads elsewhere */
+	struct gosys_m *m;	/* holder; lock, or a stealer holding the M LOCKED */
+	struct gosys_p *link;	/* idle list; lock */
+	int64_t acquired;	/* wall time the holder got it; lock (or the holder
+				 * before anyone else can see the P) */
+	uint64_t schedtick;	/* +1 at every change of holder; lock */
+	/* The monitor's sightings, lock: */
+	struct gosys_m *sight_m; /* holder at the last look */
+	uint64_t sight_tick;	/* holder's entry tick at the last look */
+	uint32_t sight_status;	/* holder's status at the last look */
+	uint32_t sightings;	/* consecutive looks with the same (m, tick, status) */
+	int64_t preempt_when;	/* when PREEMPT_SLICE was asked of the holder, 0: not */
+	uint64_t preempt_tick;	/* holder's tick then */
+} __attribute__((aligned(GOSYS_CACHELINE)));
+
+struct gosys_m {
+	/* First cache line: the fast paths. Only the M writes here, except for
+	 * status (CAS by stealers, see above) and preempt (set by the monitor). */
+	uint32_t status;	/* atomic; the state machine above */
+	uint32_t incall;	/* the M: depth of library calls in progress */
+	uint32_t preempt;	/* atomic; PREEMPT_* bits; set by the monitor or
+				 * maxprocs, cleared by the M under lock */
+	uint32_t vfork;		/* the M: inside vfork; every entry is a no-op */
+	uint64_t tick;		/* the M (relaxed atomic store): +1 at every entry */
+	struct gosys_p *p;	/* held P; the M, or a stealer while LOCKED/under lock */
+	uintptr_t entry_sp;	/* the M: stack address of the outermost entry */
+	uint32_t eintr_ours;	/* the M (and its signal handler) */
+	uint32_t sigpending;	/* atomic; monitor sets before tgkill, handler clears */
+	uint32_t wakepending;	/* atomic; releases chosen us, wakes not yet sent */
+	/* Cold: slow paths, under lock unless said. */
+	struct gosys_p *nextp __attribute__((aligned(GOSYS_CACHELINE)));
+				/* P handed over by a releaser; lock, read by the M
+				 * after its note is set */
+	struct gosys_note park;	/* the M sleeps here while WAITING */
+	int32_t tid;		/* constant after registration */
+	int32_t heapidx;	/* index in the waiter heap, -1 if not queued; lock */
+	int64_t key;		/* heap key: CPU ns (CFS vruntime); lock */
+	uint64_t seq;		/* heap tie-break, FIFO among equals; lock */
+	uint32_t returning;	/* queued after a block or as new (wakeup preemption); lock */
+	uint32_t live;		/* registered and not exited; lock */
+	struct gosys_m *freelink; /* free list; lock */
+	struct gosys_m *alllink;  /* all Ms ever made; set once before publication */
+} __attribute__((aligned(GOSYS_CACHELINE)));
+
+struct gosys_sched {
+	struct gosys_lock lock;
+	int32_t maxprocs;	/* target number of Ps; lock (atomic loads ok) */
+	int32_t nprocs_live;	/* Ps not DEAD; lock */
+	uint32_t explicit_maxprocs; /* set by env or gosys_maxprocs(); lock */
+	uint32_t nwaiting;	/* waiters in the heap; lock (atomic loads ok) */
+	struct gosys_p *pidle;	/* idle list; lock */
+	int32_t npidle;		/* lock */
+	int32_t nthreads;	/* live Ms; lock */
+	struct gosys_m **heap;	/* the waiter heap, I3's order; lock */
+	uint32_t heapcap;	/* lock */
+	uint64_t seq;		/* lock */
+	int64_t contended_since; /* when nwaiting last went 0 -> 1; lock */
+	struct gosys_m *mfree;	/* free Ms; lock */
+	struct gosys_m *allm;	/* every M ever made; push-only (atomic) */
+	/* The monitor. */
+	uint32_t sysmon_started; /* lock */
+	uint32_t sysmonwait;	/* the monitor sleeps on sysmonnote; lock */
+	uint32_t sysmon_kick;	/* an M queued: look again soon; lock */
+	struct gosys_note sysmonnote;
+	int32_t sysmon_tid;	/* lock */
+	/* Counters; lock. */
+	uint64_t handoffs, retakes, blocked_retakes, preempts, async_preempts, parks,
+		nop_runs, monitor_ticks;
+};
+
+GOSYS_HIDDEN extern struct gosys_sched gosys__sched;
+GOSYS_HIDDEN extern struct gosys_p gosys__allp[GOSYS_MAXPROCS_LIMIT];
+
+/* sched.c, for the monitor: all need sched.lock held and touch no TLS. */
+GOSYS_HIDDEN struct gosys_m *gosys__heap_top(void);
+/* Gives p (owned by the caller, detached) to the first waiter, or to the idle
+ * list, or kills it if it is beyond maxprocs. Returns the M to wake (after
+ * unlocking) or NULL. */
+GOSYS_HIDDEN struct gosys_m *gosys__releasep_locked(struct gosys_p *p, int64_t now);
+/* Detaches p from its holder m whose status is expect (SYSCALL, BLOCKED or
+ * RUNNING for the blocked-holder path); leaves m in newstatus. 0 if m moved on. */
+GOSYS_HIDDEN int gosys__steal_locked(struct gosys_p *p, struct gosys_m *m, uint32_t expect,
+				     uint32_t newstatus);
+GOSYS_HIDDEN void gosys__set_maxprocs_locked(int n, int64_t now, struct gosys_m **wake,
+					     int *nwake, int maxwake);
+/* CPU time of thread tid in ns (the kernel's per-thread clock), or -1. */
+GOSYS_HIDDEN int64_t gosys__thread_cpu(int tid);
+
+/* sysmon.c */
+GOSYS_HIDDEN void gosys__sysmon_wake_locked(int start_if_needed);
+GOSYS_HIDDEN void gosys__sysmon_forget(void); /* fork child */
+GOSYS_HIDDEN void gosys__preempt_install(void);
+GOSYS_HIDDEN void gosys__preempt_handler(int sig, siginfo_t *si, void *uctx);
+
+#endif
