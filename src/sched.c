@@ -67,29 +67,24 @@
 struct gosys_sched gosys__sched;
 struct gosys_p gosys__allp[GOSYS_MAXPROCS_LIMIT];
 
-/* The calling thread's M, and "do not schedule me" (exiting, monitor). */
-static __thread struct gosys_m *g_m __attribute__((tls_model("initial-exec")));
-static __thread int g_bypass __attribute__((tls_model("initial-exec")));
-
-static pthread_key_t m_key;
-static uint32_t init_state;	/* 0 not started, 1 running, 2 done; atomic */
-static int32_t init_tid;	/* the thread running init */
+__thread struct gosys_m *gosys__curm __attribute__((tls_model("initial-exec")));
+__thread int gosys__nosched __attribute__((tls_model("initial-exec")));
 
 #define S (&gosys__sched)
 
 int gosys__bypass(void)
 {
-	return g_bypass;
+	return gosys__nosched;
 }
 
 /* Exposed for sysmon.c's thread block set-up. */
 GOSYS_HIDDEN int *gosys__bypass_addr(void);
 int *gosys__bypass_addr(void)
 {
-	return &g_bypass;
+	return &gosys__nosched;
 }
 
-static int32_t raw_gettid(void)
+int32_t gosys__gettid(void)
 {
 	return (int32_t)__gosys_syscall0(SYS_gettid);
 }
@@ -109,7 +104,7 @@ int64_t gosys__thread_cpu(int tid)
 #define M_CHUNK 64
 
 /* lock held */
-static struct gosys_m *m_alloc_locked(void)
+struct gosys_m *gosys__m_alloc_locked(void)
 {
 	struct gosys_m *m = S->mfree;
 	if (m) {
@@ -213,7 +208,7 @@ static void heap_push_locked(struct gosys_m *m)
 	heap_up(S->nwaiting - 1);
 }
 
-static void heap_remove_locked(struct gosys_m *m)
+void gosys__heap_remove_locked(struct gosys_m *m)
 {
 	uint32_t i = (uint32_t)m->heapidx;
 	uint32_t last = S->nwaiting - 1;
@@ -233,7 +228,7 @@ struct gosys_m *gosys__heap_top(void)
 
 /* ---- handing Ps over ---------------------------------------------------- */
 
-static void pidle_put_locked(struct gosys_p *p)
+void gosys__pidle_put_locked(struct gosys_p *p)
 {
 	p->m = NULL;
 	p->status = P_IDLE;
@@ -242,7 +237,7 @@ static void pidle_put_locked(struct gosys_p *p)
 	S->npidle++;
 }
 
-static struct gosys_p *pidle_get_locked(void)
+struct gosys_p *gosys__pidle_get_locked(void)
 {
 	struct gosys_p *p = S->pidle;
 	if (p) {
@@ -254,7 +249,7 @@ static struct gosys_p *pidle_get_locked(void)
 }
 
 /* Makes m the holder of p (the caller owns p, m is not running). */
-static void wirep_locked(struct gosys_p *p, struct gosys_m *m, int64_t now)
+void gosys__wirep_locked(struct gosys_p *p, struct gosys_m *m, int64_t now)
 {
 	p->m = m;
 	__atomic_store_n(&p->status, P_RUNNING, __ATOMIC_RELAXED);
@@ -275,15 +270,15 @@ struct gosys_m *gosys__releasep_locked(struct gosys_p *p, int64_t now)
 	}
 	if (S->nwaiting) {
 		struct gosys_m *w = S->heap[0];
-		heap_remove_locked(w);
-		wirep_locked(p, w, now);
+		gosys__heap_remove_locked(w);
+		gosys__wirep_locked(p, w, now);
 		w->nextp = p;
 		__atomic_add_fetch(&w->wakepending, 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&w->status, M_RUNNING, __ATOMIC_RELEASE);
 		S->handoffs++;
 		return w;
 	}
-	pidle_put_locked(p);
+	gosys__pidle_put_locked(p);
 	return NULL;
 }
 
@@ -304,7 +299,7 @@ int gosys__steal_locked(struct gosys_p *p, struct gosys_m *m, uint32_t expect, u
 }
 
 /* Wakes the M that a release chose, outside the lock. */
-static void wake_m(struct gosys_m *w)
+void gosys__wake_m(struct gosys_m *w)
 {
 	if (w) {
 		gosys_notewakeup(&w->park);
@@ -315,7 +310,7 @@ static void wake_m(struct gosys_m *w)
 /* A P for an M that needs one now: idle, or left attached to a BLOCKED M. */
 static struct gosys_p *getp_now_locked(void)
 {
-	struct gosys_p *p = pidle_get_locked();
+	struct gosys_p *p = gosys__pidle_get_locked();
 	if (p)
 		return p;
 	for (int i = 0; i < S->maxprocs; i++) {
@@ -346,7 +341,7 @@ static int64_t place_key_locked(int64_t cpu, int returning)
  * Gets m a P: at once if one is free, else queue in I3's order and park until
  * a releaser hands one over. m holds no P. Returns with m RUNNING on its P.
  */
-static void m_getp(struct gosys_m *m, int returning)
+void gosys__m_getp(struct gosys_m *m, int returning)
 {
 	int64_t cpu = gosys__thread_cpu(0);
 	int64_t now = gosys_nanotime();
@@ -354,7 +349,7 @@ static void m_getp(struct gosys_m *m, int returning)
 	if (S->nwaiting == 0) {
 		struct gosys_p *p = getp_now_locked();
 		if (p) {
-			wirep_locked(p, m, now);
+			gosys__wirep_locked(p, m, now);
 			__atomic_store_n(&m->status, M_RUNNING, __ATOMIC_RELEASE);
 			gosys_unlock(&S->lock);
 			return;
@@ -397,7 +392,7 @@ static void m_getp(struct gosys_m *m, int returning)
 	S->parks++;
 	gosys__sysmon_wake_locked(1);
 	gosys_unlock(&S->lock);
-	wake_m(w);
+	gosys__wake_m(w);
 	gosys_notesleep(&m->park);
 	m->nextp = NULL;
 	GOSYS_DASSERT(m->p != NULL);
@@ -419,90 +414,8 @@ static void yield_p(struct gosys_m *m)
 	__atomic_store_n(&m->status, M_BLOCKED, __ATOMIC_RELEASE);
 	struct gosys_m *w = gosys__releasep_locked(p, now);
 	gosys_unlock(&S->lock);
-	wake_m(w);
-	m_getp(m, 0);
-}
-
-/* ---- registration and start-up ----------------------------------------- */
-
-static void m_destructor(void *arg);
-static void fork_prepare(void);
-static void fork_parent(void);
-static void fork_child(void);
-
-static struct gosys_m *m_new_locked(void)
-{
-	struct gosys_m *m = m_alloc_locked();
-	m->tid = raw_gettid();
-	return m;
-}
-
-static void m_publish(struct gosys_m *m)
-{
-	g_m = m;
-	pthread_setspecific(m_key, m);
-}
-
-/* Registers the calling thread and admits it (it returns holding a P). */
-static struct gosys_m *m_register(void)
-{
-	gosys__init();
-	if (g_m || g_bypass)
-		return g_m;
-	gosys_lock(&S->lock);
-	struct gosys_m *m = m_new_locked();
-	gosys_unlock(&S->lock);
-	m->incall = 1; /* a handler's calls during admission are no-ops */
-	m_publish(m);
-	m_getp(m, 1);
-	m->incall = 0;
-	return m;
-}
-
-__attribute__((constructor(101))) void gosys__init(void)
-{
-	uint32_t st = __atomic_load_n(&init_state, __ATOMIC_ACQUIRE);
-	if (GOSYS_LIKELY(st == 2))
-		return;
-	st = 0;
-	if (!__atomic_compare_exchange_n(&init_state, &st, 1, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE)) {
-		if (__atomic_load_n(&init_tid, __ATOMIC_RELAXED) == raw_gettid())
-			return; /* re-entered from inside init itself */
-		while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2)
-			__gosys_syscall0(SYS_sched_yield);
-		return;
-	}
-	__atomic_store_n(&init_tid, raw_gettid(), __ATOMIC_RELAXED);
-	gosys__knobs_init();
-	gosys__vdso_init();
-	int n = gosys__knobs.maxprocs;
-	if (n > 0)
-		S->explicit_maxprocs = 1;
-	else
-		n = gosys__maxprocs_default("");
-	if (n > GOSYS_MAXPROCS_LIMIT)
-		n = GOSYS_MAXPROCS_LIMIT;
-	S->maxprocs = n;
-	S->nprocs_live = n;
-	for (int i = GOSYS_MAXPROCS_LIMIT - 1; i >= 0; i--) {
-		struct gosys_p *p = &gosys__allp[i];
-		p->id = i;
-		if (i < n)
-			pidle_put_locked(p);
-		else
-			p->status = P_DEAD;
-	}
-	pthread_key_create(&m_key, m_destructor);
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	if (gosys__knobs.asyncpreempt)
-		gosys__preempt_install();
-	/* The thread running the constructors is running user code: admit it. */
-	struct gosys_m *m = m_new_locked();
-	wirep_locked(pidle_get_locked(), m, gosys_nanotime());
-	m->status = M_RUNNING;
-	m_publish(m);
-	__atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
+	gosys__wake_m(w);
+	gosys__m_getp(m, 0);
 }
 
 /* ---- entering and leaving calls ---------------------------------------- */
@@ -522,15 +435,15 @@ static int is_nested(struct gosys_m *m, uintptr_t sp)
 	return 0;
 }
 
-static void exit_outermost(struct gosys_m *m);
+void gosys__exit_outermost(struct gosys_m *m);
 
 /* Everything the fast path does not handle. kind: 0 lazy, 1 eager. */
 static GOSYS_NOINLINE void enter_slow(int kind, uintptr_t sp)
 {
-	struct gosys_m *m = g_m;
-	if (g_bypass)
+	struct gosys_m *m = gosys__curm;
+	if (gosys__nosched)
 		return;
-	if (!m && !(m = m_register()))
+	if (!m && !(m = gosys__m_register()))
 		return;
 	if (m->incall) {
 		if (is_nested(m, sp)) {
@@ -538,7 +451,7 @@ static GOSYS_NOINLINE void enter_slow(int kind, uintptr_t sp)
 			return;
 		}
 		m->incall = 1;
-		exit_outermost(m); /* repair what the longjmp abandoned */
+		gosys__exit_outermost(m); /* repair what the longjmp abandoned */
 	}
 	m->incall = 1;
 	m->entry_sp = sp;
@@ -576,7 +489,7 @@ static GOSYS_NOINLINE void enter_slow(int kind, uintptr_t sp)
 		/* A preempted M comes back by its own CPU, not as a returning one. */
 		m->returning = !(pre & (PREEMPT_SLICE | PREEMPT_DEAD));
 		gosys_unlock(&S->lock);
-		wake_m(w);
+		gosys__wake_m(w);
 		return;
 	}
 	__atomic_store_n(&m->status, M_SYSCALL, __ATOMIC_RELEASE);
@@ -584,7 +497,7 @@ static GOSYS_NOINLINE void enter_slow(int kind, uintptr_t sp)
 
 void gosys__entersyscall(void)
 {
-	struct gosys_m *m = g_m;
+	struct gosys_m *m = gosys__curm;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	if (GOSYS_LIKELY(m && m->incall == 0 &&
 			 __atomic_load_n(&m->preempt, __ATOMIC_RELAXED) == 0 &&
@@ -600,7 +513,7 @@ void gosys__entersyscall(void)
 
 void gosys__entersyscallblock(void)
 {
-	struct gosys_m *m = g_m;
+	struct gosys_m *m = gosys__curm;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	if (GOSYS_LIKELY(m && m->incall == 0 &&
 			 __atomic_load_n(&m->preempt, __ATOMIC_RELAXED) == 0 &&
@@ -620,14 +533,14 @@ void gosys__entersyscallblock(void)
 		if (p && gosys__steal_locked(p, m, M_BLOCKED, M_BLOCKED))
 			w = gosys__releasep_locked(p, now);
 		gosys_unlock(&S->lock);
-		wake_m(w);
+		gosys__wake_m(w);
 		return;
 	}
 	enter_slow(1, sp);
 }
 
 /* The end of the outermost call (m->incall == 1): get back to RUNNING on a P. */
-static void exit_outermost(struct gosys_m *m)
+void gosys__exit_outermost(struct gosys_m *m)
 {
 	for (;;) {
 		uint32_t s = __atomic_load_n(&m->status, __ATOMIC_ACQUIRE);
@@ -642,16 +555,16 @@ static void exit_outermost(struct gosys_m *m)
 		break;
 	}
 	if (!__atomic_load_n(&m->p, __ATOMIC_ACQUIRE))
-		m_getp(m, (int)m->returning);
+		gosys__m_getp(m, (int)m->returning);
 	m->incall = 0;
 }
 
 static GOSYS_NOINLINE void exit_slow(struct gosys_m *m)
 {
-	if (g_bypass)
+	if (gosys__nosched)
 		return;
 	if (!m) {
-		m_register();
+		gosys__m_register();
 		return;
 	}
 	if (m->incall > 1) {
@@ -667,12 +580,12 @@ static GOSYS_NOINLINE void exit_slow(struct gosys_m *m)
 		m->incall = 1;
 		m->returning = 1;
 	}
-	exit_outermost(m);
+	gosys__exit_outermost(m);
 }
 
 void gosys__exitsyscall(void)
 {
-	struct gosys_m *m = g_m;
+	struct gosys_m *m = gosys__curm;
 	if (GOSYS_LIKELY(m && m->incall == 1)) {
 		uint32_t s = __atomic_load_n(&m->status, __ATOMIC_RELAXED);
 		if ((s == M_SYSCALL || s == M_BLOCKED) &&
@@ -692,7 +605,7 @@ GOSYS_API void gosys_exitsyscall(void) __attribute__((alias("gosys__exitsyscall"
 
 int gosys__eintr_was_ours(void)
 {
-	struct gosys_m *m = g_m;
+	struct gosys_m *m = gosys__curm;
 	if (!m || !m->eintr_ours)
 		return 0;
 	m->eintr_ours = 0;
@@ -705,7 +618,7 @@ GOSYS_HIDDEN int gosys__preempt_signal_taken(void);
 static void preempt_here(void);
 int gosys__preempt_signal_taken(void)
 {
-	struct gosys_m *m = g_m;
+	struct gosys_m *m = gosys__curm;
 	if (!m || !__atomic_exchange_n(&m->sigpending, 0, __ATOMIC_ACQ_REL))
 		return 0;
 	if (m->incall)
@@ -717,8 +630,8 @@ int gosys__preempt_signal_taken(void)
 
 static void preempt_here(void)
 {
-	struct gosys_m *m = g_m;
-	if (!m || g_bypass || m->incall || m->vfork ||
+	struct gosys_m *m = gosys__curm;
+	if (!m || gosys__nosched || m->incall || m->vfork ||
 	    __atomic_load_n(&m->status, __ATOMIC_ACQUIRE) != M_RUNNING)
 		return;
 	uint32_t pre = __atomic_load_n(&m->preempt, __ATOMIC_ACQUIRE);
@@ -735,18 +648,18 @@ static void preempt_here(void)
 
 GOSYS_API void gosys_gosched(void)
 {
-	struct gosys_m *m = g_m;
+	struct gosys_m *m = gosys__curm;
 	if (!m) {
-		m_register();
+		gosys__m_register();
 		return;
 	}
-	if (g_bypass || m->incall || m->vfork)
+	if (gosys__nosched || m->incall || m->vfork)
 		return;
 	__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) != M_RUNNING || !m->p) {
 		m->incall = 1;
 		m->returning = 1;
-		exit_outermost(m);
+		gosys__exit_outermost(m);
 		return;
 	}
 	uint32_t pre = __atomic_load_n(&m->preempt, __ATOMIC_ACQUIRE);
@@ -762,232 +675,4 @@ GOSYS_API void gosys_gosched(void)
 	}
 	yield_p(m);
 	m->incall = 0;
-}
-
-/* ---- maxprocs, stats ----------------------------------------------------- */
-
-void gosys__set_maxprocs_locked(int n, int64_t now, struct gosys_m **wake, int *nwake, int maxwake)
-{
-	if (n > GOSYS_MAXPROCS_LIMIT)
-		n = GOSYS_MAXPROCS_LIMIT;
-	if (n < 1)
-		n = 1;
-	S->maxprocs = n;
-	/* Shrink: idle Ps beyond n die now, held ones at their holder's next entry. */
-	struct gosys_p **pp = &S->pidle;
-	while (*pp) {
-		struct gosys_p *p = *pp;
-		if (p->id >= n) {
-			*pp = p->link;
-			p->link = NULL;
-			p->status = P_DEAD;
-			S->npidle--;
-			S->nprocs_live--;
-		} else {
-			pp = &p->link;
-		}
-	}
-	for (int i = n; i < GOSYS_MAXPROCS_LIMIT; i++) {
-		struct gosys_p *p = &gosys__allp[i];
-		if (p->status == P_RUNNING && p->m)
-			__atomic_or_fetch(&p->m->preempt, PREEMPT_DEAD, __ATOMIC_RELEASE);
-	}
-	/* Grow: new Ps go to waiters first. */
-	for (int i = 0; i < n; i++) {
-		struct gosys_p *p = &gosys__allp[i];
-		if (p->status != P_DEAD)
-			continue;
-		S->nprocs_live++;
-		struct gosys_m *w = gosys__releasep_locked(p, now);
-		if (w) {
-			if (*nwake >= maxwake)
-				gosys_throw("set_maxprocs: wake list overflow");
-			wake[(*nwake)++] = w;
-		}
-	}
-}
-
-GOSYS_API int gosys_maxprocs(int n)
-{
-	if (!g_m && !g_bypass)
-		m_register();
-	else
-		gosys__init();
-	struct gosys_m *wake[GOSYS_MAXPROCS_LIMIT];
-	int nwake = 0;
-	gosys_lock(&S->lock);
-	int old = S->maxprocs;
-	if (n > 0) {
-		S->explicit_maxprocs = 1;
-		gosys__set_maxprocs_locked(n, gosys_nanotime(), wake, &nwake,
-					   GOSYS_MAXPROCS_LIMIT);
-		gosys__sysmon_wake_locked(0);
-	}
-	gosys_unlock(&S->lock);
-	for (int i = 0; i < nwake; i++)
-		wake_m(wake[i]);
-	return old;
-}
-
-GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size)
-{
-	if (!st || size < offsetof(struct gosys_schedstats, handoffs)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (!g_m && !g_bypass)
-		m_register();
-	struct gosys_schedstats s;
-	int32_t running = 0;
-	gosys_lock(&S->lock);
-	for (int i = 0; i < GOSYS_MAXPROCS_LIMIT; i++)
-		running += gosys__allp[i].status == P_RUNNING;
-	s.maxprocs = S->nprocs_live;
-	s.idleprocs = S->npidle;
-	s.threads = S->nthreads;
-	s.running = running;
-	s.waiting = (int32_t)S->nwaiting;
-	s.monitor = S->sysmon_started ? 1 : 0;
-	s.handoffs = S->handoffs;
-	s.retakes = S->retakes;
-	s.blocked_retakes = S->blocked_retakes;
-	s.preempts = S->preempts;
-	s.async_preempts = S->async_preempts;
-	s.parks = S->parks;
-	s.nop_runs = S->nop_runs;
-	s.monitor_ticks = S->monitor_ticks;
-	gosys_unlock(&S->lock);
-	__builtin_memcpy(st, &s, size < sizeof s ? size : sizeof s);
-	return (int)sizeof s;
-}
-
-/* ---- threads: exit, vfork, fork ------------------------------------------ */
-
-static void m_exit(struct gosys_m *m)
-{
-	int64_t now = gosys_nanotime();
-	struct gosys_m *w = NULL;
-	gosys_lock(&S->lock);
-	while (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) & M_LOCKED)
-		__gosys_cpu_relax();
-	if (m->heapidx >= 0)
-		heap_remove_locked(m);
-	struct gosys_p *p = m->p;
-	if (p && p->m == m) {
-		p->m = NULL;
-		w = gosys__releasep_locked(p, now);
-	}
-	m->p = NULL;
-	m->nextp = NULL;
-	m->live = 0;
-	m->status = M_NOP;
-	S->nthreads--;
-	gosys_unlock(&S->lock);
-	wake_m(w);
-	/* A releaser that chose us may not have woken us yet: wait for it, so the
-	 * wake cannot land on the next thread that gets this M. */
-	while (__atomic_load_n(&m->wakepending, __ATOMIC_ACQUIRE))
-		__gosys_cpu_relax();
-	gosys_lock(&S->lock);
-	m->freelink = S->mfree;
-	S->mfree = m;
-	gosys_unlock(&S->lock);
-}
-
-static void m_destructor(void *arg)
-{
-	g_bypass = 1; /* anything later on this thread goes straight through */
-	if (arg) {
-		m_exit((struct gosys_m *)arg);
-		g_m = NULL;
-	}
-}
-
-void gosys__thread_start(void)
-{
-	if (!g_m && !g_bypass)
-		m_register();
-}
-
-void gosys__thread_exit(void)
-{
-	struct gosys_m *m = g_m;
-	g_bypass = 1;
-	if (m) {
-		pthread_setspecific(m_key, NULL);
-		m_exit(m);
-		g_m = NULL;
-	}
-}
-
-void gosys__vfork_begin(void)
-{
-	gosys__entersyscallblock();
-	if (g_m)
-		g_m->vfork = 1;
-}
-
-void gosys__vfork_end(void)
-{
-	if (g_m)
-		g_m->vfork = 0;
-	gosys__exitsyscall();
-}
-
-static void fork_prepare(void)
-{
-	gosys_lock(&S->lock);
-}
-
-static void fork_parent(void)
-{
-	gosys_unlock(&S->lock);
-}
-
-/* The child has one thread: this one. One M, holding one P; no monitor. */
-static void fork_child(void)
-{
-	struct gosys_m *self = g_m;
-	S->lock.key = 0;
-	S->mfree = NULL;
-	S->nthreads = 0;
-	S->nwaiting = 0;
-	S->pidle = NULL;
-	S->npidle = 0;
-	for (struct gosys_m *m = S->allm; m; m = m->alllink) {
-		if (m == self)
-			continue;
-		m->live = 0;
-		m->heapidx = -1;
-		m->p = NULL;
-		m->status = M_NOP;
-		m->freelink = S->mfree;
-		S->mfree = m;
-	}
-	struct gosys_p *mine = self ? self->p : NULL;
-	if (mine && mine->id >= S->maxprocs)
-		mine = NULL;
-	S->nprocs_live = S->maxprocs;
-	for (int i = GOSYS_MAXPROCS_LIMIT - 1; i >= 0; i--) {
-		struct gosys_p *p = &gosys__allp[i];
-		p->sightings = 0;
-		p->preempt_when = 0;
-		if (i >= S->maxprocs)
-			p->status = P_DEAD, p->m = NULL;
-		else if (p != mine)
-			pidle_put_locked(p);
-	}
-	gosys__sysmon_forget();
-	if (!self)
-		return;
-	S->nthreads = 1;
-	self->preempt = 0;
-	self->sigpending = 0;
-	self->heapidx = -1;
-	self->tid = raw_gettid();
-	if (!mine) {
-		mine = pidle_get_locked();
-		self->p = NULL;
-	}
-	wirep_locked(mine, self, gosys_nanotime());
 }

@@ -128,6 +128,23 @@ struct gosys_sched {
 GOSYS_HIDDEN extern struct gosys_sched gosys__sched;
 GOSYS_HIDDEN extern struct gosys_p gosys__allp[GOSYS_MAXPROCS_LIMIT];
 
+/* The calling thread's M, and "leave me alone" (exiting thread, monitor). */
+GOSYS_HIDDEN extern __thread struct gosys_m *gosys__curm __attribute__((tls_model("initial-exec")));
+GOSYS_HIDDEN extern __thread int gosys__nosched __attribute__((tls_model("initial-exec")));
+
+/* sched.c, for proc.c (program threads only). */
+GOSYS_HIDDEN int32_t gosys__gettid(void);
+GOSYS_HIDDEN struct gosys_m *gosys__m_alloc_locked(void);
+GOSYS_HIDDEN void gosys__pidle_put_locked(struct gosys_p *p);
+GOSYS_HIDDEN struct gosys_p *gosys__pidle_get_locked(void);
+GOSYS_HIDDEN void gosys__wirep_locked(struct gosys_p *p, struct gosys_m *m, int64_t now);
+GOSYS_HIDDEN void gosys__heap_remove_locked(struct gosys_m *m);
+GOSYS_HIDDEN void gosys__wake_m(struct gosys_m *w);
+GOSYS_HIDDEN void gosys__m_getp(struct gosys_m *m, int returning);
+GOSYS_HIDDEN void gosys__exit_outermost(struct gosys_m *m);
+/* proc.c: registers the calling thread and admits it (returns holding a P). */
+GOSYS_HIDDEN struct gosys_m *gosys__m_register(void);
+
 /* sched.c, for the monitor: all need sched.lock held and touch no TLS. */
 GOSYS_HIDDEN struct gosys_m *gosys__heap_top(void);
 /* Gives p (owned by the caller, detached) to the first waiter, or to the idle

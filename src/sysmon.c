@@ -340,7 +340,8 @@ static int sysmon_main(void *arg)
 	int64_t delay = TICK_MIN_NS, last_refresh = gosys_nanotime();
 	int idle = 0;
 	for (;;) {
-		int refresh = gosys__knobs.updatemaxprocs && !S->explicit_maxprocs;
+		int refresh = gosys__knobs.updatemaxprocs &&
+			      !__atomic_load_n(&S->explicit_maxprocs, __ATOMIC_RELAXED);
 		gosys_lock(&S->lock);
 		if (S->sysmon_kick) {
 			S->sysmon_kick = 0;

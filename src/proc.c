@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proc.c - the life of an M and the scheduler's public knobs: start-up,
+ * registration, thread exit, vfork and fork, gosys_maxprocs and
+ * gosys_schedstats. Runs on program threads only (never on the monitor).
+ */
+#include "sched_internal.h"
+#include <errno.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+
+#define S (&gosys__sched)
+
+static pthread_key_t m_key;	/* destructor: thread exit; set once at init */
+static uint32_t init_state;	/* 0 not started, 1 running, 2 done; atomic */
+static int32_t init_tid;	/* the thread running init; atomic */
+
+/* ---- registration and start-up ----------------------------------------- */
+
+static void m_destructor(void *arg);
+static void fork_prepare(void);
+static void fork_parent(void);
+static void fork_child(void);
+
+static struct gosys_m *m_new_locked(void)
+{
+	struct gosys_m *m = gosys__m_alloc_locked();
+	m->tid = gosys__gettid();
+	return m;
+}
+
+static void m_publish(struct gosys_m *m)
+{
+	gosys__curm = m;
+	pthread_setspecific(m_key, m);
+}
+
+/* Registers the calling thread and admits it (it returns holding a P). */
+struct gosys_m *gosys__m_register(void)
+{
+	gosys__init();
+	if (gosys__curm || gosys__nosched)
+		return gosys__curm;
+	gosys_lock(&S->lock);
+	struct gosys_m *m = m_new_locked();
+	gosys_unlock(&S->lock);
+	m->incall = 1; /* a handler's calls during admission are no-ops */
+	m_publish(m);
+	gosys__m_getp(m, 1);
+	m->incall = 0;
+	return m;
+}
+
+__attribute__((constructor(101))) void gosys__init(void)
+{
+	uint32_t st = __atomic_load_n(&init_state, __ATOMIC_ACQUIRE);
+	if (GOSYS_LIKELY(st == 2))
+		return;
+	st = 0;
+	if (!__atomic_compare_exchange_n(&init_state, &st, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&init_tid, __ATOMIC_RELAXED) == gosys__gettid())
+			return; /* re-entered from inside init itself */
+		while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2)
+			__gosys_syscall0(SYS_sched_yield);
+		return;
+	}
+	__atomic_store_n(&init_tid, gosys__gettid(), __ATOMIC_RELAXED);
+	gosys__knobs_init();
+	gosys__vdso_init();
+	int n = gosys__knobs.maxprocs;
+	if (n > 0)
+		__atomic_store_n(&S->explicit_maxprocs, 1, __ATOMIC_RELAXED);
+	else
+		n = gosys__maxprocs_default("");
+	if (n > GOSYS_MAXPROCS_LIMIT)
+		n = GOSYS_MAXPROCS_LIMIT;
+	S->maxprocs = n;
+	S->nprocs_live = n;
+	for (int i = GOSYS_MAXPROCS_LIMIT - 1; i >= 0; i--) {
+		struct gosys_p *p = &gosys__allp[i];
+		p->id = i;
+		if (i < n)
+			gosys__pidle_put_locked(p);
+		else
+			p->status = P_DEAD;
+	}
+	pthread_key_create(&m_key, m_destructor);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	if (gosys__knobs.asyncpreempt)
+		gosys__preempt_install();
+	/* The thread running the constructors is running user code: admit it. */
+	struct gosys_m *m = m_new_locked();
+	gosys__wirep_locked(gosys__pidle_get_locked(), m, gosys_nanotime());
+	m->status = M_RUNNING;
+	m_publish(m);
+	__atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
+}
+
+/* ---- maxprocs, stats ----------------------------------------------------- */
+
+void gosys__set_maxprocs_locked(int n, int64_t now, struct gosys_m **wake, int *nwake, int maxwake)
+{
+	if (n > GOSYS_MAXPROCS_LIMIT)
+		n = GOSYS_MAXPROCS_LIMIT;
+	if (n < 1)
+		n = 1;
+	S->maxprocs = n;
+	/* Shrink: idle Ps beyond n die now, held ones at their holder's next entry. */
+	struct gosys_p **pp = &S->pidle;
+	while (*pp) {
+		struct gosys_p *p = *pp;
+		if (p->id >= n) {
+			*pp = p->link;
+			p->link = NULL;
+			p->status = P_DEAD;
+			S->npidle--;
+			S->nprocs_live--;
+		} else {
+			pp = &p->link;
+		}
+	}
+	for (int i = n; i < GOSYS_MAXPROCS_LIMIT; i++) {
+		struct gosys_p *p = &gosys__allp[i];
+		if (p->status == P_RUNNING && p->m)
+			__atomic_or_fetch(&p->m->preempt, PREEMPT_DEAD, __ATOMIC_RELEASE);
+	}
+	/* Grow: new Ps go to waiters first. */
+	for (int i = 0; i < n; i++) {
+		struct gosys_p *p = &gosys__allp[i];
+		if (p->status != P_DEAD)
+			continue;
+		S->nprocs_live++;
+		struct gosys_m *w = gosys__releasep_locked(p, now);
+		if (w) {
+			if (*nwake >= maxwake)
+				gosys_throw("set_maxprocs: wake list overflow");
+			wake[(*nwake)++] = w;
+		}
+	}
+}
+
+GOSYS_API int gosys_maxprocs(int n)
+{
+	if (!gosys__curm && !gosys__nosched)
+		gosys__m_register();
+	else
+		gosys__init();
+	struct gosys_m *wake[GOSYS_MAXPROCS_LIMIT];
+	int nwake = 0;
+	struct gosys_m *m = gosys__curm;
+	uint32_t incall = m ? m->incall : 0;
+	if (m) /* keep our own preemption handler out while we hold the lock */
+		m->incall = incall + 1;
+	gosys_lock(&S->lock);
+	int old = S->maxprocs;
+	if (n > 0) {
+		__atomic_store_n(&S->explicit_maxprocs, 1, __ATOMIC_RELAXED);
+		gosys__set_maxprocs_locked(n, gosys_nanotime(), wake, &nwake,
+					   GOSYS_MAXPROCS_LIMIT);
+		gosys__sysmon_wake_locked(0);
+	}
+	gosys_unlock(&S->lock);
+	if (m)
+		m->incall = incall;
+	for (int i = 0; i < nwake; i++)
+		gosys__wake_m(wake[i]);
+	return old;
+}
+
+GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size)
+{
+	if (!st || size < offsetof(struct gosys_schedstats, handoffs)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!gosys__curm && !gosys__nosched)
+		gosys__m_register();
+	struct gosys_schedstats s;
+	int32_t running = 0;
+	struct gosys_m *m = gosys__curm;
+	uint32_t incall = m ? m->incall : 0;
+	if (m)
+		m->incall = incall + 1;
+	gosys_lock(&S->lock);
+	for (int i = 0; i < GOSYS_MAXPROCS_LIMIT; i++)
+		running += gosys__allp[i].status == P_RUNNING;
+	s.maxprocs = S->nprocs_live;
+	s.idleprocs = S->npidle;
+	s.threads = S->nthreads;
+	s.running = running;
+	s.waiting = (int32_t)S->nwaiting;
+	s.monitor = S->sysmon_started ? 1 : 0;
+	s.handoffs = S->handoffs;
+	s.retakes = S->retakes;
+	s.blocked_retakes = S->blocked_retakes;
+	s.preempts = S->preempts;
+	s.async_preempts = S->async_preempts;
+	s.parks = S->parks;
+	s.nop_runs = S->nop_runs;
+	s.monitor_ticks = S->monitor_ticks;
+	gosys_unlock(&S->lock);
+	if (m)
+		m->incall = incall;
+	__builtin_memcpy(st, &s, size < sizeof s ? size : sizeof s);
+	return (int)sizeof s;
+}
+
+/* ---- threads: exit, vfork, fork ------------------------------------------ */
+
+static void m_exit(struct gosys_m *m)
+{
+	int64_t now = gosys_nanotime();
+	struct gosys_m *w = NULL;
+	gosys_lock(&S->lock);
+	while (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) & M_LOCKED)
+		__gosys_cpu_relax();
+	if (m->heapidx >= 0)
+		gosys__heap_remove_locked(m);
+	struct gosys_p *p = m->p;
+	if (p && p->m == m) {
+		p->m = NULL;
+		w = gosys__releasep_locked(p, now);
+	}
+	m->p = NULL;
+	m->nextp = NULL;
+	m->live = 0;
+	m->status = M_NOP;
+	S->nthreads--;
+	gosys_unlock(&S->lock);
+	gosys__wake_m(w);
+	/* A releaser that chose us may not have woken us yet: wait for it, so the
+	 * wake cannot land on the next thread that gets this M. */
+	while (__atomic_load_n(&m->wakepending, __ATOMIC_ACQUIRE))
+		__gosys_cpu_relax();
+	gosys_lock(&S->lock);
+	m->freelink = S->mfree;
+	S->mfree = m;
+	gosys_unlock(&S->lock);
+}
+
+static void m_destructor(void *arg)
+{
+	gosys__nosched = 1; /* anything later on this thread goes straight through */
+	if (arg) {
+		m_exit((struct gosys_m *)arg);
+		gosys__curm = NULL;
+	}
+}
+
+void gosys__thread_start(void)
+{
+	if (!gosys__curm && !gosys__nosched)
+		gosys__m_register();
+}
+
+void gosys__thread_exit(void)
+{
+	struct gosys_m *m = gosys__curm;
+	gosys__nosched = 1;
+	if (m) {
+		pthread_setspecific(m_key, NULL);
+		m_exit(m);
+		gosys__curm = NULL;
+	}
+}
+
+void gosys__vfork_begin(void)
+{
+	gosys__entersyscallblock();
+	if (gosys__curm)
+		gosys__curm->vfork = 1;
+}
+
+void gosys__vfork_end(void)
+{
+	if (gosys__curm)
+		gosys__curm->vfork = 0;
+	gosys__exitsyscall();
+}
+
+static void fork_prepare(void)
+{
+	gosys_lock(&S->lock);
+}
+
+static void fork_parent(void)
+{
+	gosys_unlock(&S->lock);
+}
+
+/* The child has one thread: this one. One M, holding one P; no monitor. */
+static void fork_child(void)
+{
+	struct gosys_m *self = gosys__curm;
+	S->lock.key = 0;
+	S->mfree = NULL;
+	S->nthreads = 0;
+	S->nwaiting = 0;
+	S->pidle = NULL;
+	S->npidle = 0;
+	for (struct gosys_m *m = S->allm; m; m = m->alllink) {
+		if (m == self)
+			continue;
+		m->live = 0;
+		m->heapidx = -1;
+		m->p = NULL;
+		m->status = M_NOP;
+		m->freelink = S->mfree;
+		S->mfree = m;
+	}
+	struct gosys_p *mine = self ? self->p : NULL;
+	if (mine && mine->id >= S->maxprocs)
+		mine = NULL;
+	S->nprocs_live = S->maxprocs;
+	for (int i = GOSYS_MAXPROCS_LIMIT - 1; i >= 0; i--) {
+		struct gosys_p *p = &gosys__allp[i];
+		p->sightings = 0;
+		p->preempt_when = 0;
+		if (i >= S->maxprocs)
+			p->status = P_DEAD, p->m = NULL;
+		else if (p != mine)
+			gosys__pidle_put_locked(p);
+	}
+	gosys__sysmon_forget();
+	if (!self)
+		return;
+	S->nthreads = 1;
+	self->preempt = 0;
+	self->sigpending = 0;
+	self->heapidx = -1;
+	self->tid = gosys__gettid();
+	if (!mine) {
+		mine = gosys__pidle_get_locked();
+		self->p = NULL;
+	}
+	gosys__wirep_locked(mine, self, gosys_nanotime());
+}
+
