@@ -122,8 +122,16 @@ void gosys__set_maxprocs_locked(int n, int64_t now, struct gosys_m **wake, int *
 	}
 	for (int i = n; i < GOSYS_MAXPROCS_LIMIT; i++) {
 		struct gosys_p *p = &gosys__allp[i];
-		if (p->status == P_RUNNING && p->m)
-			__atomic_or_fetch(&p->m->preempt, PREEMPT_DEAD, __ATOMIC_RELEASE);
+		struct gosys_m *h = p->m;
+		if (p->status != P_RUNNING || !h)
+			continue;
+		/* A holder inside a call loses it now; one in user code at its next entry. */
+		if (gosys__steal_locked(p, h, M_SYSCALL, M_BLOCKED) ||
+		    gosys__steal_locked(p, h, M_BLOCKED, M_BLOCKED)) {
+			gosys__releasep_locked(p, now);
+		} else {
+			__atomic_or_fetch(&h->preempt, PREEMPT_DEAD, __ATOMIC_RELEASE);
+		}
 	}
 	/* Grow: new Ps go to waiters first. */
 	for (int i = 0; i < n; i++) {

@@ -256,6 +256,7 @@ void gosys__wirep_locked(struct gosys_p *p, struct gosys_m *m, int64_t now)
 	p->acquired = now;
 	p->schedtick++;
 	p->sightings = 0;
+	p->blocked_seen = 0;
 	p->preempt_when = 0;
 	m->p = p;
 }
@@ -294,6 +295,7 @@ int gosys__steal_locked(struct gosys_p *p, struct gosys_m *m, uint32_t expect, u
 	}
 	__atomic_store_n(&m->p, NULL, __ATOMIC_RELAXED);
 	p->m = NULL;
+	m->returning = 1; /* it lost its P while blocked: it comes back as a returner */
 	__atomic_store_n(&m->status, newstatus, __ATOMIC_RELEASE);
 	return 1;
 }

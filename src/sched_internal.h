@@ -66,6 +66,8 @@ struct gosys_p {
 	uint64_t sight_tick;	/* holder's entry tick at the last look */
 	uint32_t sight_status;	/* holder's status at the last look */
 	uint32_t sightings;	/* consecutive looks with the same (m, tick, status) */
+	uint32_t blocked_seen;	/* the holder was asleep (S/D) at the last /proc read */
+	uint64_t blocked_tick;	/* its entry tick then */
 	int64_t preempt_when;	/* when PREEMPT_SLICE was asked of the holder, 0: not */
 	uint64_t preempt_tick;	/* holder's tick then */
 } __attribute__((aligned(GOSYS_CACHELINE)));

@@ -213,7 +213,6 @@ static int retake(void)
 		case M_SYSCALL: /* the same lazy call on two looks */
 			if ((dead || p->sightings >= 2) &&
 			    gosys__steal_locked(p, m, M_SYSCALL, M_BLOCKED)) {
-				m->returning = 1;
 				S->retakes++;
 				n++;
 				if ((w = gosys__releasep_locked(p, now)))
@@ -282,9 +281,17 @@ static int retake(void)
 			    __atomic_load_n(&c->m->status, __ATOMIC_ACQUIRE) != M_RUNNING ||
 			    !S->nwaiting)
 				continue;
-			if (c->state == 'S' || c->state == 'D' || c->state == 0) {
+			int blocked = c->state == 'S' || c->state == 'D' || c->state == 0;
+			if (blocked && !(p->blocked_seen && p->blocked_tick == c->tick)) {
+				/* Seen asleep once: a short wait on an internal lock or a
+				 * page fault ends by itself. Take it if it still is at the
+				 * next look, with no library entry in between. */
+				p->blocked_seen = 1;
+				p->blocked_tick = c->tick;
+			} else if (blocked) {
 				/* Blocked where we cannot see: the P goes to a waiter, the
 				 * M runs without one until its next library entry. */
+				p->blocked_seen = 0;
 				if (gosys__steal_locked(p, c->m, M_RUNNING, M_NOP)) {
 					S->blocked_retakes++;
 					S->nop_runs++;
@@ -293,7 +300,10 @@ static int retake(void)
 					if (w)
 						wake[nwake++] = w;
 				}
-			} else if (c->cpu >= 0 && top && top->returning && top->key + gran < c->cpu) {
+			} else if (c->want_state) {
+				p->blocked_seen = 0;
+			}
+			if (!blocked && c->cpu >= 0 && top && top->returning && top->key + gran < c->cpu) {
 				/* CFS wakeup preemption: the waiter has had a granule less
 				 * CPU. Ask now; signal at the next look without an entry. */
 				__atomic_or_fetch(&c->m->preempt, PREEMPT_SLICE, __ATOMIC_RELEASE);
