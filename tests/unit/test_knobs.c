@@ -484,29 +484,38 @@ static void assert_in_ranges(const struct gosys_knobs *k)
 
 START_TEST(fuzz)
 {
-	struct capture c;
-	cap_start(&c);
-	long total = 0;
+	/* No reader thread here: each parse writes far less than the pipe
+	 * holds, and the lines are drained and checked after it. */
+	int fd[2];
+	ck_assert_int_eq(pipe2(fd, O_CLOEXEC | O_NONBLOCK), 0);
 	int nonzero = 0, changed = 0;
 	for (int i = 0; i < 20000; i++) {
-		char a[128], b[128];
+		char a[128], b[128], out[65536];
 		random_string(a, sizeof a);
 		random_string(b, sizeof b);
 		struct gosys_knobs k, d;
 		gosys__knobs_defaults(&k);
 		gosys__knobs_defaults(&d);
-		int n = gosys__knobs_parse(&k, i % 3 ? NULL : a, b, c.fd[1]);
-		ck_assert_int_ge(n, 0);
-		total += n;
+		int n = gosys__knobs_parse(&k, i % 3 ? NULL : a, b, fd[1]);
+		ssize_t got = read(fd[0], out, sizeof out);
+		int lines = 0;
+		for (ssize_t j = 0, start = 0; j < got; j++) {
+			if (out[j] != '\n')
+				continue;
+			ck_assert(strncmp(out + start, "gosys: ", 7) == 0);
+			lines++;
+			start = j + 1;
+		}
+		ck_assert_int_eq(lines, n);
 		nonzero += n > 0;
 		changed += memcmp(&k, &d, sizeof k) != 0;
 		assert_in_ranges(&k);
 	}
-	ck_assert_int_eq(cap_finish(&c), total);
+	close(fd[0]);
+	close(fd[1]);
 	/* the generator reaches both outcomes often */
 	ck_assert_int_gt(nonzero, 1000);
 	ck_assert_int_gt(changed, 1000);
-	cap_free(&c);
 }
 END_TEST
 
@@ -593,8 +602,9 @@ static Suite *knobs_suite(void)
 	tcase_add_test(tc, debug_values);
 	tcase_add_test(tc, stats_path);
 	tcase_add_test(tc, warning_text);
-	tc = t_case(s, "hostile", 120);
+	tc = t_case(s, "long", 60);
 	tcase_add_test(tc, very_long);
+	tc = t_case(s, "fuzz", 60);
 	tcase_add_test(tc, fuzz);
 	tc = t_case(s, "init", 30);
 	tcase_add_test(tc, init_once);

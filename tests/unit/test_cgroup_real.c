@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Description: maxprocs in a real cgroup v1 cpu controller (as root). A forked
+ * agent is moved into gosys-test-PID under /sys/fs/cgroup/cpu with a quota of
+ * 1.5 CPUs and reports gosys__cgroup_cpu_limit(""), gosys__maxprocs_default("")
+ * and, through dlopen, the maxprocs the built library picks at start-up. Also
+ * nested groups and a quota changed while the agent stays in the group. Every
+ * group is removed afterwards. Prints "1..0 # SKIP" where the controller is
+ * missing or not writable.
+ */
+#include "internal.h"
+#include "tcheck.h"
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CPU_CG "/sys/fs/cgroup/cpu"
+
+static pid_t main_pid;		/* names this run's groups */
+static char home[4096];		/* the cpu cgroup this process started in */
+
+/* CPU_CG/gosys-test-PID[/sub] */
+static void group_path(char *buf, size_t n, const char *sub)
+{
+	snprintf(buf, n, CPU_CG "/gosys-test-%d%s%s", (int)main_pid, sub ? "/" : "",
+		 sub ? sub : "");
+}
+
+/* Writes s to dir/file; 0 or -errno. */
+static int write_file(const char *dir, const char *file, const char *s)
+{
+	char p[4200];
+	snprintf(p, sizeof p, "%s/%s", dir, file);
+	int fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t w = write(fd, s, strlen(s));
+	int err = w < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static void set_quota(const char *sub, long long quota, long long period)
+{
+	char dir[4200], v[32];
+	group_path(dir, sizeof dir, sub);
+	snprintf(v, sizeof v, "%lld", period);
+	ck_assert_int_eq(write_file(dir, "cpu.cfs_period_us", v), 0);
+	snprintf(v, sizeof v, "%lld", quota);
+	ck_assert_int_eq(write_file(dir, "cpu.cfs_quota_us", v), 0);
+}
+
+static void make_group(const char *sub)
+{
+	char dir[4200];
+	group_path(dir, sizeof dir, sub);
+	ck_assert_msg(mkdir(dir, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", dir,
+		      strerror(errno));
+}
+
+/* Moves every task left in the group home, then removes it (inner first). */
+static void remove_group(const char *sub)
+{
+	char dir[4200], p[4300], line[64];
+	group_path(dir, sizeof dir, sub);
+	snprintf(p, sizeof p, "%s/cgroup.procs", dir);
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f))
+		write_file(home, "cgroup.procs", line);
+	fclose(f);
+	rmdir(dir);
+}
+
+static void cleanup(void)
+{
+	remove_group("inner");
+	remove_group(NULL);
+}
+
+/* The v1 cpu cgroup of this process, as a directory under CPU_CG. */
+static int find_home(void)
+{
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	char line[4200];
+	int found = 0;
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof line, f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = 0;
+		char *ctl = c1 + 1, *tok, *save;
+		for (tok = strtok_r(ctl, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			if (strcmp(tok, "cpu") == 0)
+				found = 1;
+		if (found) {
+			c2[1 + strcspn(c2 + 1, "\n")] = 0;
+			snprintf(home, sizeof home, CPU_CG "%s", strcmp(c2 + 1, "/") ? c2 + 1 : "");
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* ---- the agent: a child that answers questions from inside a group ------- */
+
+struct agent {
+	pid_t pid;
+	int cmd, res; /* our ends of the two pipes */
+};
+
+struct answer {
+	int limit, dflt, cpus, lib;
+};
+
+static void agent_main(int cmd, int res)
+{
+	char c;
+	while (read(cmd, &c, 1) == 1) {
+		struct answer a = {gosys__cgroup_cpu_limit(""), gosys__maxprocs_default(""), 0,
+				   -1};
+		cpu_set_t set;
+		if (sched_getaffinity(0, sizeof set, &set) == 0)
+			a.cpus = CPU_COUNT(&set);
+		if (c == 'l') {
+			/* the built library, started fresh inside the group */
+			const char *lib = getenv("GOSYS_LIB");
+			unsetenv("GOSYS_MAXPROCS");
+			void *h = lib ? dlopen(lib, RTLD_NOW | RTLD_LOCAL) : NULL;
+			int (*mp)(int) = h ? (int (*)(int))dlsym(h, "gosys_maxprocs") : NULL;
+			a.lib = mp ? mp(0) : -2;
+		}
+		if (write(res, &a, sizeof a) != (ssize_t)sizeof a)
+			break;
+	}
+	/* back where we came from, so the group can go */
+	char pid[32];
+	snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+	_exit(write_file(home, "cgroup.procs", pid) == 0 ? 0 : 3);
+}
+
+/* Starts an agent and moves it into the group sub (NULL: the top group). */
+static void agent_start(struct agent *a, const char *sub)
+{
+	int cmd[2], res[2];
+	ck_assert_int_eq(pipe2(cmd, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(res, O_CLOEXEC), 0);
+	a->pid = fork();
+	ck_assert_int_ge(a->pid, 0);
+	if (a->pid == 0) {
+		close(cmd[1]);
+		close(res[0]);
+		agent_main(cmd[0], res[1]);
+	}
+	close(cmd[0]);
+	close(res[1]);
+	a->cmd = cmd[1];
+	a->res = res[0];
+	char dir[4200], pid[32];
+	group_path(dir, sizeof dir, sub);
+	snprintf(pid, sizeof pid, "%d\n", (int)a->pid);
+	ck_assert_int_eq(write_file(dir, "cgroup.procs", pid), 0);
+}
+
+static struct answer agent_ask(struct agent *a, char what)
+{
+	struct answer ans;
+	ck_assert_int_eq(write(a->cmd, &what, 1), 1);
+	ck_assert_int_eq(read(a->res, &ans, sizeof ans), (ssize_t)sizeof ans);
+	return ans;
+}
+
+static void agent_stop(struct agent *a)
+{
+	int st;
+	close(a->cmd);
+	ck_assert_int_eq(waitpid(a->pid, &st, 0), a->pid);
+	close(a->res);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "agent status %d", st);
+}
+
+static int min2(int a, int b)
+{
+	return a < b ? a : b;
+}
+
+/* ---- cases ------------------------------------------------------------------ */
+
+/* One fresh agent in the top group with this quota: its answer, the built
+ * library included. */
+static struct answer answer_with_quota(long long quota, long long period)
+{
+	make_group(NULL);
+	set_quota(NULL, quota, period);
+	struct agent a;
+	agent_start(&a, NULL);
+	struct answer ans = agent_ask(&a, 'l');
+	agent_stop(&a);
+	cleanup();
+	return ans;
+}
+
+START_TEST(quota_150)
+{
+	struct answer ans = answer_with_quota(150000, 100000);
+	ck_assert_int_eq(ans.limit, 2);
+	ck_assert_int_eq(ans.dflt, min2(ans.cpus, 2));
+	ck_assert_int_eq(ans.lib, min2(ans.cpus, 2));
+}
+END_TEST
+
+START_TEST(quota_50)
+{
+	struct answer ans = answer_with_quota(50000, 100000);
+	ck_assert_int_eq(ans.limit, 1);
+	ck_assert_int_eq(ans.dflt, 1);
+	ck_assert_int_eq(ans.lib, 1); /* below the CPU count: the quota decides */
+}
+END_TEST
+
+START_TEST(nested)
+{
+	make_group(NULL);
+	make_group("inner");
+	struct agent a;
+	agent_start(&a, "inner");
+	/* the leaf alone */
+	set_quota(NULL, -1, 100000);
+	set_quota("inner", 150000, 100000);
+	struct answer leaf = agent_ask(&a, 'q');
+	/* the parent alone (v1 wants the child's quota off before the parent's is set) */
+	set_quota("inner", -1, 100000);
+	set_quota(NULL, 100000, 100000);
+	struct answer parent = agent_ask(&a, 'q');
+	/* both, the leaf tighter */
+	set_quota(NULL, 250000, 100000);
+	set_quota("inner", 150000, 100000);
+	struct answer both = agent_ask(&a, 'q');
+	/* none */
+	set_quota("inner", -1, 100000);
+	set_quota(NULL, -1, 100000);
+	struct answer none = agent_ask(&a, 'q');
+	agent_stop(&a);
+	cleanup();
+	ck_assert_int_eq(leaf.limit, 2);
+	ck_assert_int_eq(parent.limit, 1);
+	ck_assert_int_eq(parent.dflt, 1);
+	ck_assert_int_eq(both.limit, 2);
+	ck_assert_int_eq(none.limit, 0);
+	ck_assert_int_eq(none.dflt, none.cpus);
+}
+END_TEST
+
+START_TEST(live_change)
+{
+	/* what the monitor's once-a-second re-read sees when the quota moves */
+	make_group(NULL);
+	struct agent a;
+	agent_start(&a, NULL);
+	static const struct {
+		long long quota, period;
+		int want;
+	} steps[] = {
+		{-1, 100000, 0},     {150000, 100000, 2}, {350000, 100000, 4},
+		{100000, 100000, 1}, {30000, 10000, 3},	  {-1, 100000, 0},
+	};
+	struct answer got[GOSYS_ARRAY_SIZE(steps)];
+	for (size_t i = 0; i < GOSYS_ARRAY_SIZE(steps); i++) {
+		set_quota(NULL, steps[i].quota, steps[i].period);
+		got[i] = agent_ask(&a, 'q');
+	}
+	agent_stop(&a);
+	cleanup();
+	for (size_t i = 0; i < GOSYS_ARRAY_SIZE(steps); i++) {
+		ck_assert_int_eq(got[i].limit, steps[i].want);
+		ck_assert_int_eq(got[i].dflt,
+				 steps[i].want ? min2(got[i].cpus, steps[i].want) : got[i].cpus);
+	}
+}
+END_TEST
+
+static Suite *cgroup_suite(void)
+{
+	Suite *s = suite_create("cgroup_real");
+	TCase *tc = t_case(s, "v1", 30);
+	/* in the runner itself: whatever a failed case left behind goes */
+	tcase_add_unchecked_fixture(tc, cleanup, cleanup);
+	tcase_add_test(tc, quota_150);
+	tcase_add_test(tc, quota_50);
+	tcase_add_test(tc, nested);
+	tcase_add_test(tc, live_change);
+	return s;
+}
+
+/* The controller is there, ours, and writable: try to make a group. */
+static const char *why_skip(void)
+{
+	struct stat st;
+	if (geteuid() != 0)
+		return "not root";
+	if (stat(CPU_CG "/cpu.cfs_quota_us", &st) != 0)
+		return "no cgroup v1 cpu controller at " CPU_CG;
+	if (!find_home())
+		return "this process is in no v1 cpu cgroup";
+	char dir[4200];
+	group_path(dir, sizeof dir, NULL);
+	if (mkdir(dir, 0755) != 0)
+		return "cannot create a group under " CPU_CG;
+	int w = write_file(dir, "cpu.cfs_quota_us", "100000");
+	rmdir(dir);
+	return w == 0 ? NULL : "cannot set a quota under " CPU_CG;
+}
+
+int main(void)
+{
+	main_pid = getpid();
+	const char *why = why_skip();
+	if (why) {
+		printf("1..0 # SKIP %s\n", why);
+		return 0;
+	}
+	SRunner *sr = srunner_create(cgroup_suite());
+	if (!getenv("CK_FORK"))
+		srunner_set_fork_status(sr, CK_FORK);
+	if (!getenv("CK_TAP_LOG_FILE_NAME"))
+		srunner_set_tap(sr, "-");
+	srunner_run_all(sr, CK_SILENT);
+	int nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	cleanup();
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
