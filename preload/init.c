@@ -1,3 +1,46 @@
 /* SPDX-License-Identifier: MIT */
-/* init.c - placeholder until the preload is written */
-#include "internal.h"
+/*
+ * init.c - the preload's start-up: resolves libc's next definitions for the
+ * call table (in a constructor, and lazily for calls that come before it).
+ * Never calls a wrapper while resolving: the resolving flag sends any such
+ * call straight to the raw syscall.
+ */
+#include "preload.h"
+
+void *gosys__pl_ptrs[GOSYS_PL_NSYMS];
+__thread int gosys__pl_resolving GOSYS_PL_TLS;
+int gosys__pl_cancel_on;
+__thread struct gosys_pl_cp gosys__pl_cp GOSYS_PL_TLS;
+
+void *gosys__pl_resolve(int idx)
+{
+	const struct gosys_pl_sym *s = &gosys__pl_syms[idx];
+	int e = errno;
+	void *p = NULL;
+	gosys__pl_resolving++;
+	if (s->ver)
+		p = dlvsym(RTLD_NEXT, s->name, s->ver);
+	if (!p)
+		p = dlsym(RTLD_NEXT, s->name);
+	gosys__pl_resolving--;
+	errno = e;
+	if (p)
+		__atomic_store_n(&gosys__pl_ptrs[idx], p, __ATOMIC_RELEASE);
+	return p;
+}
+
+void gosys__pl_missing(int idx)
+{
+	gosys__warnv("cannot find libc's ", gosys__pl_syms[idx].name, "; exiting", NULL);
+	for (;;)
+		__gosys_syscall1(SYS_exit_group, 127);
+}
+
+/* After the scheduler's own constructor (101) in this library. */
+static void __attribute__((constructor(102))) preload_init(void)
+{
+	gosys__init();
+	for (int i = 0; i < GOSYS_PL_NSYMS; i++)
+		if (gosys__pl_syms[i].need && !gosys__pl_ptrs[i])
+			gosys__pl_resolve(i);
+}

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * custom.c - the rows of preload/calls.def whose path is "custom": the
+ * signal calls that chain the preemption signal, pthread_create's admission
+ * trampoline, pthread_cancel's switch to libc's cancellation points, the
+ * variadic syscall() and vfork's C half. Async-signal-safe except
+ * pthread_create and pthread_cancel, which are not in libc either.
+ */
+#include "preload.h"
+
+#define NEXT(row, type) ((type)gosys__pl_next(GOSYS_PL_##row))
+#define SIGCANCEL_NR 32 /* glibc's cancellation signal, __SIGRTMIN */
+
+/* ---- sigaction and signal: SIGURG goes to the scheduler's chain ---------- */
+
+typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+
+static int sigaction_common(int row, int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (sig == GOSYS_PREEMPT_SIG && !gosys__pl_resolving && gosys__sig_chain(sig, act, old))
+		return 0;
+	sigaction_fn fn = (sigaction_fn)gosys__pl_next(row);
+	if (!fn)
+		gosys__pl_missing(row);
+	return fn(sig, act, old);
+}
+
+GOSYS_PL_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return sigaction_common(GOSYS_PL_sigaction, sig, act, old);
+}
+
+GOSYS_PL_EXPORT int __sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return sigaction_common(GOSYS_PL___sigaction, sig, act, old);
+}
+
+typedef sighandler_t (*signal_fn)(int, sighandler_t);
+
+/* signal() for SIGURG as a sigaction with libc's flags for that flavour. */
+static sighandler_t signal_common(int row, int sig, sighandler_t h, int flags, int selfmask)
+{
+	if (sig == GOSYS_PREEMPT_SIG && h != SIG_ERR && !gosys__pl_resolving) {
+		struct sigaction a, o;
+		__builtin_memset(&a, 0, sizeof a);
+		a.sa_handler = h;
+		sigemptyset(&a.sa_mask);
+		if (selfmask)
+			sigaddset(&a.sa_mask, sig);
+		a.sa_flags = flags;
+		if (gosys__sig_chain(sig, &a, &o))
+			return o.sa_handler;
+	}
+	signal_fn fn = (signal_fn)gosys__pl_next(row);
+	if (!fn)
+		gosys__pl_missing(row);
+	return fn(sig, h);
+}
+
+GOSYS_PL_EXPORT sighandler_t signal(int sig, sighandler_t h)
+{
+	return signal_common(GOSYS_PL_signal, sig, h, SA_RESTART, 1);
+}
+
+GOSYS_PL_EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
+{
+	return signal_common(GOSYS_PL_bsd_signal, sig, h, SA_RESTART, 1);
+}
+
+GOSYS_PL_EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
+{
+	return signal_common(GOSYS_PL_sysv_signal, sig, h, SA_ONSTACK | SA_RESETHAND | SA_NODEFER, 0);
+}
+
+/* ---- pthread_create: admit the new thread before its start routine ------- */
+
+struct tramp {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *tramp_start(void *p)
+{
+	struct tramp t = *(struct tramp *)p;
+	free(p);
+	gosys__thread_start();
+	return t.fn(t.arg);
+}
+
+typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+GOSYS_PL_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr,
+				   void *(*fn)(void *), void *arg)
+{
+	create_fn real = NEXT(pthread_create, create_fn);
+	if (!real)
+		gosys__pl_missing(GOSYS_PL_pthread_create);
+	int e = errno;
+	struct tramp *t = malloc(sizeof *t);
+	if (!t) {
+		errno = e;
+		return EAGAIN;
+	}
+	t->fn = fn;
+	t->arg = arg;
+	int r = real(th, attr, tramp_start, t);
+	if (r != 0)
+		free(t);
+	errno = e;
+	return r;
+}
+
+/* ---- pthread_cancel: from now on, cancellation points go through libc ---- */
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {0, ms * 1000000L};
+	__gosys_syscall2(SYS_nanosleep, (long)&ts, 0);
+}
+
+GOSYS_PL_EXPORT int pthread_cancel(pthread_t th)
+{
+	int (*real)(pthread_t) = NEXT(pthread_cancel, int (*)(pthread_t));
+	if (!real)
+		gosys__pl_missing(GOSYS_PL_pthread_cancel);
+	int e = errno;
+	if (!__atomic_exchange_n(&gosys__pl_cancel_on, 1, __ATOMIC_SEQ_CST)) {
+		/* The first time: let every thread that chose the inline path
+		 * before the switch publish its cp->active (store buffers drain
+		 * in far less than this). */
+		sleep_ms(2);
+	}
+	/* Read the target's state before libc may let it exit. */
+	pthread_t self = pthread_self();
+	clockid_t clk;
+	int tid = 0;
+	if (!pthread_equal(th, self) && pthread_getcpuclockid(th, &clk) == 0)
+		tid = (int)~((long)clk >> 3); /* glibc: (~tid << 3) | CPUCLOCK_PERTHREAD | SCHED */
+	int r = real(th);
+	if (r != 0 || tid <= 0) {
+		errno = e;
+		return r;
+	}
+	/* Static TLS sits at the same offset from each thread's descriptor,
+	 * which is what pthread_t is on x86-64 glibc. */
+	struct gosys_pl_cp *cp =
+		(struct gosys_pl_cp *)((char *)th + ((char *)&gosys__pl_cp - (char *)self));
+	long pid = __gosys_syscall0(SYS_getpid);
+	for (int i = 0; i < 500 && __atomic_load_n(&cp->active, __ATOMIC_ACQUIRE); i++) {
+		__atomic_add_fetch(&cp->kicks, 1, __ATOMIC_SEQ_CST);
+		if (__gosys_syscall3(SYS_tgkill, pid, tid, SIGCANCEL_NR) != 0)
+			break;
+		sleep_ms(1);
+	}
+	errno = e;
+	return r;
+}
+
+/* ---- syscall(): dispatched by number through the table's classes --------- */
+
+GOSYS_PL_EXPORT long syscall(long nr, ...)
+{
+	long a[6];
+	va_list ap;
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (GOSYS_UNLIKELY(gosys__pl_resolving))
+		return gosys__pl_seterr(__gosys_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]));
+	int cls = gosys__pl_sysclass(nr, a);
+	long r;
+	gosys__pl_enter(cls);
+	do
+		r = __gosys_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	while (r == -EINTR && gosys__eintr_was_ours());
+	gosys__pl_exit(cls);
+	return gosys__pl_seterr(r);
+}
+
+/* ---- vfork: the parent's side after the child has exec'd or exited ------- */
+
+GOSYS_HIDDEN pid_t gosys__pl_vfork_parent(long r);
+pid_t gosys__pl_vfork_parent(long r)
+{
+	gosys__vfork_end();
+	return (pid_t)gosys__pl_seterr(r);
+}
