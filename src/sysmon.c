@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #ifdef __SANITIZE_THREAD__
@@ -344,6 +345,15 @@ static int sysmon_main(void *arg)
 	(void)arg;
 	/* Timer slack would add 50 us to every 20 us tick. */
 	__gosys_syscall2(SYS_prctl, PR_SET_TIMERSLACK, 1);
+	/* The monitor inherits the nice value of whichever thread first waited,
+	 * perhaps a background worker at nice 19; it should run as the process
+	 * does, its main thread's. (Raising it back needs RLIMIT_NICE or
+	 * privilege; without them it stays as it is.) The raw getpriority
+	 * returns 20 - nice. */
+	long pid = __gosys_syscall0(SYS_getpid);
+	long prio = __gosys_syscall2(SYS_getpriority, PRIO_PROCESS, pid);
+	if (!GOSYS_IS_ERR(prio))
+		__gosys_syscall3(SYS_setpriority, PRIO_PROCESS, 0, 20 - prio);
 	gosys_lock(&S->lock);
 	S->sysmon_tid = (int32_t)__gosys_syscall0(SYS_gettid);
 	gosys_unlock(&S->lock);
