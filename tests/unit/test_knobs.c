@@ -463,22 +463,31 @@ static void random_string(char *s, size_t cap)
 	}
 }
 
+/* check's asserts report every pass through a pipe; in a loop of 20000 that
+ * is most of the run (under valgrind, most of the timeout). Fail the same
+ * way, pass silently. */
+#define CHEAP_ASSERT(c)                                                          \
+	do {                                                                     \
+		if (!(c))                                                        \
+			ck_abort_msg("assertion failed: %s", #c);                \
+	} while (0)
+
 static void assert_in_ranges(const struct gosys_knobs *k)
 {
-	ck_assert(k->maxprocs == 0 || (k->maxprocs >= 1 && k->maxprocs <= 1024));
-	ck_assert(k->schedtrace_ms >= 0 && k->schedtrace_ms <= 3600000);
-	ck_assert(k->stats == 0 || k->stats == 1);
-	ck_assert(k->asyncpreempt == 0 || k->asyncpreempt == 1);
-	ck_assert(k->slice_ms >= 1 && k->slice_ms <= 1000);
-	ck_assert(k->granularity_us >= 10 && k->granularity_us <= 1000000);
-	ck_assert(k->updatemaxprocs == 0 || k->updatemaxprocs == 1);
-	ck_assert(k->scheddetail == 0 || k->scheddetail == 1);
+	CHEAP_ASSERT(k->maxprocs == 0 || (k->maxprocs >= 1 && k->maxprocs <= 1024));
+	CHEAP_ASSERT(k->schedtrace_ms >= 0 && k->schedtrace_ms <= 3600000);
+	CHEAP_ASSERT(k->stats == 0 || k->stats == 1);
+	CHEAP_ASSERT(k->asyncpreempt == 0 || k->asyncpreempt == 1);
+	CHEAP_ASSERT(k->slice_ms >= 1 && k->slice_ms <= 1000);
+	CHEAP_ASSERT(k->granularity_us >= 10 && k->granularity_us <= 1000000);
+	CHEAP_ASSERT(k->updatemaxprocs == 0 || k->updatemaxprocs == 1);
+	CHEAP_ASSERT(k->scheddetail == 0 || k->scheddetail == 1);
 	size_t pl = strnlen(k->stats_path, sizeof k->stats_path);
-	ck_assert_uint_lt(pl, sizeof k->stats_path);
+	CHEAP_ASSERT(pl < sizeof k->stats_path);
 	if (pl) {
-		ck_assert_int_eq(k->stats_path[0], '/');
-		ck_assert_int_eq(k->stats, 1);
-		ck_assert(strchr(k->stats_path, ',') == NULL);
+		CHEAP_ASSERT(k->stats_path[0] == '/');
+		CHEAP_ASSERT(k->stats == 1);
+		CHEAP_ASSERT(strchr(k->stats_path, ',') == NULL);
 	}
 }
 
@@ -502,11 +511,11 @@ START_TEST(fuzz)
 		for (ssize_t j = 0, start = 0; j < got; j++) {
 			if (out[j] != '\n')
 				continue;
-			ck_assert(strncmp(out + start, "gosys: ", 7) == 0);
+			CHEAP_ASSERT(strncmp(out + start, "gosys: ", 7) == 0);
 			lines++;
 			start = j + 1;
 		}
-		ck_assert_int_eq(lines, n);
+		CHEAP_ASSERT(lines == n);
 		nonzero += n > 0;
 		changed += memcmp(&k, &d, sizeof k) != 0;
 		assert_in_ranges(&k);
