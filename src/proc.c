@@ -44,10 +44,10 @@ struct gosys_m *gosys__m_register(void)
 	gosys_lock(&S->lock);
 	struct gosys_m *m = m_new_locked();
 	gosys_unlock(&S->lock);
-	m->incall = 1; /* a handler's calls during admission are no-ops */
+	SET_INCALL(m, 1); /* a handler's calls during admission are no-ops */
 	m_publish(m);
 	gosys__m_getp(m, 1);
-	m->incall = 0;
+	SET_INCALL(m, 0);
 	return m;
 }
 
@@ -159,7 +159,7 @@ GOSYS_API int gosys_maxprocs(int n)
 	struct gosys_m *m = gosys__curm;
 	uint32_t incall = m ? m->incall : 0;
 	if (m) /* keep our own preemption handler out while we hold the lock */
-		m->incall = incall + 1;
+		SET_INCALL(m, incall + 1);
 	gosys_lock(&S->lock);
 	int old = S->maxprocs;
 	if (n > 0) {
@@ -170,7 +170,7 @@ GOSYS_API int gosys_maxprocs(int n)
 	}
 	gosys_unlock(&S->lock);
 	if (m)
-		m->incall = incall;
+		SET_INCALL(m, incall);
 	for (int i = 0; i < nwake; i++)
 		gosys__wake_m(wake[i]);
 	return old;
@@ -189,7 +189,7 @@ GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size)
 	struct gosys_m *m = gosys__curm;
 	uint32_t incall = m ? m->incall : 0;
 	if (m)
-		m->incall = incall + 1;
+		SET_INCALL(m, incall + 1);
 	gosys_lock(&S->lock);
 	for (int i = 0; i < GOSYS_MAXPROCS_LIMIT; i++)
 		running += gosys__allp[i].status == P_RUNNING;
@@ -209,7 +209,7 @@ GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size)
 	s.monitor_ticks = S->monitor_ticks;
 	gosys_unlock(&S->lock);
 	if (m)
-		m->incall = incall;
+		SET_INCALL(m, incall);
 	__builtin_memcpy(st, &s, size < sizeof s ? size : sizeof s);
 	return (int)sizeof s;
 }

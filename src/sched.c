@@ -128,7 +128,7 @@ struct gosys_m *gosys__m_alloc_locked(void)
 	}
 	m->freelink = NULL;
 	m->status = M_NOP;
-	m->incall = 0;
+	SET_INCALL(m, 0);
 	m->preempt = 0;
 	m->vfork = 0;
 	m->p = NULL;
@@ -449,13 +449,13 @@ static GOSYS_NOINLINE void enter_slow(int kind, uintptr_t sp)
 		return;
 	if (m->incall) {
 		if (is_nested(m, sp)) {
-			m->incall++;
+			SET_INCALL(m, m->incall + 1);
 			return;
 		}
-		m->incall = 1;
+		SET_INCALL(m, 1);
 		gosys__exit_outermost(m); /* repair what the longjmp abandoned */
 	}
-	m->incall = 1;
+	SET_INCALL(m, 1);
 	m->entry_sp = sp;
 	__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) != M_RUNNING || !m->p) {
@@ -504,7 +504,7 @@ void gosys__entersyscall(void)
 	if (GOSYS_LIKELY(m && m->incall == 0 &&
 			 __atomic_load_n(&m->preempt, __ATOMIC_RELAXED) == 0 &&
 			 __atomic_load_n(&m->status, __ATOMIC_RELAXED) == M_RUNNING)) {
-		m->incall = 1;
+		SET_INCALL(m, 1);
 		m->entry_sp = sp;
 		__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&m->status, M_SYSCALL, __ATOMIC_RELEASE);
@@ -520,7 +520,7 @@ void gosys__entersyscallblock(void)
 	if (GOSYS_LIKELY(m && m->incall == 0 &&
 			 __atomic_load_n(&m->preempt, __ATOMIC_RELAXED) == 0 &&
 			 __atomic_load_n(&m->status, __ATOMIC_RELAXED) == M_RUNNING)) {
-		m->incall = 1;
+		SET_INCALL(m, 1);
 		m->entry_sp = sp;
 		m->returning = 1;
 		__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
@@ -558,7 +558,7 @@ void gosys__exit_outermost(struct gosys_m *m)
 	}
 	if (!__atomic_load_n(&m->p, __ATOMIC_ACQUIRE))
 		gosys__m_getp(m, (int)m->returning);
-	m->incall = 0;
+	SET_INCALL(m, 0);
 }
 
 static GOSYS_NOINLINE void exit_slow(struct gosys_m *m)
@@ -570,7 +570,7 @@ static GOSYS_NOINLINE void exit_slow(struct gosys_m *m)
 		return;
 	}
 	if (m->incall > 1) {
-		m->incall--;
+		SET_INCALL(m, m->incall - 1);
 		return;
 	}
 	if (m->vfork)
@@ -579,7 +579,7 @@ static GOSYS_NOINLINE void exit_slow(struct gosys_m *m)
 		/* Not in a call: only a P taken while blocked outside needs repair. */
 		if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) == M_RUNNING && m->p)
 			return;
-		m->incall = 1;
+		SET_INCALL(m, 1);
 		m->returning = 1;
 	}
 	gosys__exit_outermost(m);
@@ -594,7 +594,7 @@ void gosys__exitsyscall(void)
 		    __atomic_compare_exchange_n(&m->status, &s, M_RUNNING, false, __ATOMIC_SEQ_CST,
 						__ATOMIC_RELAXED) &&
 		    GOSYS_LIKELY(__atomic_load_n(&m->p, __ATOMIC_ACQUIRE) != NULL)) {
-			m->incall = 0;
+			SET_INCALL(m, 0);
 			return;
 		}
 	}
@@ -639,13 +639,13 @@ static void preempt_here(void)
 	uint32_t pre = __atomic_load_n(&m->preempt, __ATOMIC_ACQUIRE);
 	if (!(pre & (PREEMPT_SLICE | PREEMPT_DEAD)))
 		return;
-	m->incall = 1;
+	SET_INCALL(m, 1);
 	gosys_lock(&S->lock);
 	__atomic_and_fetch(&m->preempt, ~(uint32_t)(PREEMPT_SLICE | PREEMPT_DEAD), __ATOMIC_RELAXED);
 	S->async_preempts++;
 	gosys_unlock(&S->lock);
 	yield_p(m);
-	m->incall = 0;
+	SET_INCALL(m, 0);
 }
 
 GOSYS_API void gosys_gosched(void)
@@ -659,7 +659,7 @@ GOSYS_API void gosys_gosched(void)
 		return;
 	__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) != M_RUNNING || !m->p) {
-		m->incall = 1;
+		SET_INCALL(m, 1);
 		m->returning = 1;
 		gosys__exit_outermost(m);
 		return;
@@ -667,7 +667,7 @@ GOSYS_API void gosys_gosched(void)
 	uint32_t pre = __atomic_load_n(&m->preempt, __ATOMIC_ACQUIRE);
 	if (!pre && __atomic_load_n(&S->nwaiting, __ATOMIC_RELAXED) == 0)
 		return;
-	m->incall = 1;
+	SET_INCALL(m, 1);
 	if (pre) {
 		gosys_lock(&S->lock);
 		__atomic_and_fetch(&m->preempt, ~(uint32_t)(PREEMPT_SLICE | PREEMPT_DEAD), __ATOMIC_RELAXED);
@@ -676,5 +676,5 @@ GOSYS_API void gosys_gosched(void)
 		gosys_unlock(&S->lock);
 	}
 	yield_p(m);
-	m->incall = 0;
+	SET_INCALL(m, 0);
 }

@@ -76,7 +76,9 @@ struct gosys_m {
 	/* First cache line: the fast paths. Only the M writes here, except for
 	 * status (CAS by stealers, see above) and preempt (set by the monitor). */
 	uint32_t status;	/* atomic; the state machine above */
-	uint32_t incall;	/* the M: depth of library calls in progress */
+	uint32_t incall;	/* the M: depth of library calls in progress; the
+				 * monitor reads it (relaxed) to leave alone an M
+				 * that is inside the library, e.g. on the lock */
 	uint32_t preempt;	/* atomic; PREEMPT_* bits; set by the monitor or
 				 * maxprocs, cleared by the M under lock */
 	uint32_t vfork;		/* the M: inside vfork; every entry is a no-op */
@@ -133,6 +135,9 @@ GOSYS_HIDDEN extern struct gosys_p gosys__allp[GOSYS_MAXPROCS_LIMIT];
 /* The calling thread's M, and "leave me alone" (exiting thread, monitor). */
 GOSYS_HIDDEN extern __thread struct gosys_m *gosys__curm __attribute__((tls_model("initial-exec")));
 GOSYS_HIDDEN extern __thread int gosys__nosched __attribute__((tls_model("initial-exec")));
+
+/* Only the M writes incall; the monitor reads it: keep the stores atomic. */
+#define SET_INCALL(m, v) __atomic_store_n(&(m)->incall, (uint32_t)(v), __ATOMIC_RELAXED)
 
 /* sched.c, for proc.c (program threads only). */
 GOSYS_HIDDEN int32_t gosys__gettid(void);

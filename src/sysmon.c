@@ -278,6 +278,10 @@ static int retake(void)
 		for (int i = 0; i < ncand && nwake < 64; i++) {
 			struct cand *c = &cand[i];
 			struct gosys_p *p = c->p;
+			/* An M inside the library (waiting for the lock, say) settles
+			 * its P itself: only user code can be blocked "outside". */
+			if (c->state != 'R' && __atomic_load_n(&c->m->incall, __ATOMIC_RELAXED))
+				c->state = 'R';
 			if (p->m != c->m || __atomic_load_n(&c->m->tick, __ATOMIC_RELAXED) != c->tick ||
 			    __atomic_load_n(&c->m->status, __ATOMIC_ACQUIRE) != M_RUNNING ||
 			    !S->nwaiting)
