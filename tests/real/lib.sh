@@ -33,14 +33,14 @@ skip_all() {
 }
 # check NAME COMMAND...: one test line, ok iff COMMAND succeeds.
 check() {
-	name=$1
+	_check_name=$1
 	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
+	if "$@"; then ok "$_check_name"; else not_ok "$_check_name"; fi
 }
 # need TOOL...: skip the whole script when a tool is missing.
 need() {
-	for t in "$@"; do
-		command -v "$t" >/dev/null 2>&1 || skip_all "$t not installed"
+	for _need in "$@"; do
+		command -v "$_need" >/dev/null 2>&1 || skip_all "$_need not installed"
 	done
 }
 done_testing() { exit $((tap_failed > 0)); }
@@ -50,7 +50,8 @@ need timeout cmp diff env mktemp
 # ---- work directory ----------------------------------------------------------
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gosys-real.XXXXXX") || exit 99
-cleanup() { rm -rf "$work"; }
+# KEEP=1 in the environment leaves the work directory for a post-mortem.
+cleanup() { [ -n "${KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
@@ -86,22 +87,22 @@ VARIANTS="plain p1 p2"
 #   gosys1, gosys2  through tools/gosys -p 1 or -p 2 (it finds the library
 #           through GOSYS_LIB)
 variant() {
-	v=$1
+	_var=$1
 	shift
-	case $v in
+	case $_var in
 	plain) timeout -k 5 "$T" "$@" ;;
-	p1 | p2) timeout -k 5 "$T" env LD_PRELOAD="$preload" GOSYS_MAXPROCS="${v#p}" "$@" ;;
+	p1 | p2) timeout -k 5 "$T" env LD_PRELOAD="$preload" GOSYS_MAXPROCS="${_var#p}" "$@" ;;
 	gosys1 | gosys2)
 		if [ -n "$san_rt" ]; then # the launcher puts the library first
 			timeout -k 5 "$T" env LD_PRELOAD="$san_rt" \
 				ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
-				"$GOSYS_BUILDDIR/tools/gosys" -p "${v#gosys}" "$@"
+				"$GOSYS_BUILDDIR/tools/gosys" -p "${_var#gosys}" "$@"
 		else
-			timeout -k 5 "$T" "$GOSYS_BUILDDIR/tools/gosys" -p "${v#gosys}" "$@"
+			timeout -k 5 "$T" "$GOSYS_BUILDDIR/tools/gosys" -p "${_var#gosys}" "$@"
 		fi
 		;;
 	*)
-		echo "variant: unknown $v" >&2
+		echo "variant: unknown $_var" >&2
 		return 99
 		;;
 	esac
@@ -110,12 +111,11 @@ variant() {
 # capture DIR VARIANT COMMAND [ARG]...: run it, leaving DIR/stdout, DIR/stderr
 # and DIR/status (the exit status, 124 if it timed out).
 capture() {
-	d=$1
-	v=$2
-	shift 2
-	mkdir -p "$d"
-	variant "$v" "$@" >"$d/stdout" 2>"$d/stderr" </dev/null
-	echo $? >"$d/status"
+	_cap_dir=$1
+	shift
+	mkdir -p "$_cap_dir"
+	variant "$@" >"$_cap_dir/stdout" 2>"$_cap_dir/stderr" </dev/null
+	echo $? >"$_cap_dir/status"
 }
 
 # same FILE_A FILE_B: byte for byte, with a short diff as TAP comments if not.
@@ -130,22 +130,26 @@ same() {
 
 # same_dirs A B: every file of the two result directories is byte-identical.
 same_dirs() {
-	r=0
+	_sd_r=0
+	[ -d "$1" ] && [ -d "$2" ] || {
+		echo "missing result directory $1 or $2" | diag
+		return 1
+	}
 	(cd "$1" && find . -type f | sort) >"$work/.lsa"
 	(cd "$2" && find . -type f | sort) >"$work/.lsb"
-	same "$work/.lsa" "$work/.lsb" || r=1
-	while read -r f; do
-		[ -f "$2/$f" ] || continue
-		same "$1/$f" "$2/$f" || r=1
+	same "$work/.lsa" "$work/.lsb" || _sd_r=1
+	while read -r _sd_f; do
+		[ -f "$2/$_sd_f" ] || continue
+		same "$1/$_sd_f" "$2/$_sd_f" || _sd_r=1
 	done <"$work/.lsa"
-	return $r
+	return $_sd_r
 }
 
 # status_is DIR N: the captured run exited with N; shows its stderr if not.
 status_is() {
-	s=$(cat "$1/status")
-	[ "$s" = "$2" ] && return 0
-	echo "exit status $s, expected $2; stderr:" | diag
+	_st=$(cat "$1/status" 2>/dev/null)
+	[ "$_st" = "$2" ] && return 0
+	echo "exit status $_st, expected $2; stderr:" | diag
 	head -20 "$1/stderr" | diag
 	return 1
 }
@@ -165,3 +169,29 @@ python3_path() {
 		command -v python3
 	fi
 }
+
+# ---- running one job as every variant, and reporting ---------------------------
+
+# run_variants JOB: calls "JOB VARIANT OUTDIR" for each of $VARIANTS, plain
+# first; JOB leaves one result directory per step under OUTDIR (see capture).
+run_variants() {
+	for _rv in $VARIANTS; do
+		mkdir -p "$work/out.$_rv"
+		"$1" "$_rv" "$work/out.$_rv"
+	done
+}
+
+# report STEP...: per step, one line that the plain run exited 0 and one per
+# other variant that its results are byte-identical to the plain run's.
+# Plans for: (number of steps) * (number of variants) lines.
+report() {
+	for _rep_step in "$@"; do
+		check "plain: $_rep_step exits 0" status_is "$work/out.plain/$_rep_step" 0
+		for _rep_v in $VARIANTS; do
+			[ "$_rep_v" = plain ] && continue
+			check "$_rep_v: $_rep_step same as plain" \
+				same_dirs "$work/out.plain/$_rep_step" "$work/out.$_rep_v/$_rep_step"
+		done
+	done
+}
+nvariants() { set -- $VARIANTS; echo $#; }
