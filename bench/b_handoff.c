@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * b_handoff.c - handoff latency with maxprocs=1: the holder timestamps and
+ * calls gosys_entersyscallblock() while the other thread is parked in
+ * gosys_exitsyscall(); the latency ends when that thread runs. Baseline, in
+ * the same run: a bare futex wake-to-run between two threads (the waker
+ * timestamps and wakes, the wakee timestamps). Both are ping-pongs, and each
+ * side waits until its peer is asleep in the kernel before it acts.
+ * Target: median <= 1.2x the futex's.
+ */
+#include "bench.h"
+#include <gosys.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define TRIALS 1500 /* handoffs per run */
+
+enum { FUTEX_PP, GOSYS_PP };
+
+static int mode;
+static int tids[2];
+static uint32_t words[2];	/* futex ping-pong: 1 = your turn */
+static uint32_t announce[2];	/* futex ping-pong: about to sleep */
+static int64_t t_wake;		/* when the last wake or handoff began */
+static uint32_t stop;
+static double samples[TRIALS];
+static int nsamples;
+
+static void wait_peer_asleep(int peer)
+{
+	if (mode == GOSYS_PP) {
+		struct gosys_schedstats st;
+		do
+			gosys_schedstats(&st, sizeof st);
+		while (st.waiting < 1);
+	} else {
+		while (!__atomic_load_n(&announce[peer], __ATOMIC_ACQUIRE))
+			;
+	}
+	bench_wait_asleep(tids[peer]);
+}
+
+static void record(void)
+{
+	int64_t now = bench_now();
+	int64_t t0 = __atomic_load_n(&t_wake, __ATOMIC_ACQUIRE);
+	if (nsamples < TRIALS)
+		samples[nsamples++] = (double)(now - t0) / 1000.0;
+}
+
+/* Hands the turn to the peer; returns once it comes back (or stop). */
+static void pass_turn(int me, int peer)
+{
+	if (mode == GOSYS_PP) {
+		__atomic_store_n(&t_wake, bench_now(), __ATOMIC_RELEASE);
+		gosys_entersyscallblock();
+		gosys_exitsyscall();
+		return;
+	}
+	__atomic_store_n(&words[me], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&announce[me], 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&t_wake, bench_now(), __ATOMIC_RELEASE);
+	__atomic_store_n(&words[peer], 1, __ATOMIC_RELEASE);
+	bench_futex_wake(&words[peer], 1);
+	while (!__atomic_load_n(&words[me], __ATOMIC_ACQUIRE))
+		bench_futex_wait(&words[me], 0);
+	__atomic_store_n(&announce[me], 0, __ATOMIC_RELAXED);
+}
+
+/* Runs on both threads: whoever has the turn waits for the peer to sleep, passes it. */
+static void ping_pong(int me)
+{
+	int peer = !me;
+	for (;;) {
+		if (__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
+			return;
+		wait_peer_asleep(peer);
+		if (nsamples >= TRIALS) {
+			__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+			if (mode == GOSYS_PP) {
+				gosys_entersyscallblock(); /* the peer gets the P, sees stop */
+			} else {
+				__atomic_store_n(&words[peer], 1, __ATOMIC_RELEASE);
+				bench_futex_wake(&words[peer], 1);
+			}
+			return;
+		}
+		pass_turn(me, peer);
+		if (__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
+			return;
+		record();
+	}
+}
+
+static void *peer_main(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&tids[1], bench_gettid(), __ATOMIC_RELEASE);
+	if (mode == GOSYS_PP) {
+		/* admission: parks until the main thread hands the P over */
+		__atomic_store_n(&t_wake, bench_now(), __ATOMIC_RELEASE);
+		gosys_entersyscall();
+		gosys_exitsyscall();
+	} else {
+		__atomic_store_n(&announce[1], 1, __ATOMIC_RELEASE);
+		while (!__atomic_load_n(&words[1], __ATOMIC_ACQUIRE))
+			bench_futex_wait(&words[1], 0);
+		__atomic_store_n(&announce[1], 0, __ATOMIC_RELAXED);
+	}
+	if (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
+		nsamples = 0; /* the first turn is a start-up, not a handoff */
+		ping_pong(1);
+	}
+	return NULL;
+}
+
+/* One run of TRIALS handoffs; sorted samples (us) are left in samples[]. */
+static int run(int m)
+{
+	pthread_t th;
+	mode = m;
+	stop = 0;
+	nsamples = 0;
+	words[0] = words[1] = announce[0] = announce[1] = 0;
+	tids[0] = bench_gettid();
+	tids[1] = 0;
+	if (pthread_create(&th, NULL, peer_main, NULL) != 0)
+		return -1;
+	while (!__atomic_load_n(&tids[1], __ATOMIC_ACQUIRE))
+		;
+	if (mode == FUTEX_PP) {
+		/* The P is not part of this: let the peer have it (it may need it
+		 * to start when the preload admits new threads). */
+		gosys_entersyscallblock();
+		wait_peer_asleep(1);
+		__atomic_store_n(&announce[0], 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&words[1], 1, __ATOMIC_RELEASE);
+		bench_futex_wake(&words[1], 1);
+		while (!__atomic_load_n(&words[0], __ATOMIC_ACQUIRE) &&
+		       !__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
+			bench_futex_wait(&words[0], 0);
+		__atomic_store_n(&announce[0], 0, __ATOMIC_RELAXED);
+		ping_pong(0);
+		pthread_join(th, NULL);
+		gosys_exitsyscall();
+	} else {
+		wait_peer_asleep(1);
+		gosys_entersyscallblock(); /* the peer's admission gets the P */
+		gosys_exitsyscall();
+		ping_pong(0);
+		gosys_exitsyscall(); /* a no-op if we hold the P already */
+		pthread_join(th, NULL);
+	}
+	bench_median(samples, (size_t)nsamples);
+	return nsamples;
+}
+
+int main(void)
+{
+	bench_figure("handoff latency");
+	bench_alarm(50);
+	gosys_entersyscall();
+	gosys_exitsyscall();
+	gosys_maxprocs(1);
+	static double all[2][BENCH_RUNS * TRIALS];
+	double med[2][BENCH_RUNS];
+	size_t nall[2] = { 0, 0 };
+	for (int r = 0; r < BENCH_RUNS; r++) {
+		for (int m = 0; m < 2; m++) {
+			int n = run(m);
+			if (n <= 0) {
+				bench_row("handoff latency", "no samples", "-", -1, "-", "MISS");
+				return bench_exit();
+			}
+			med[m][r] = samples[n / 2];
+			for (int i = 0; i < n; i++)
+				all[m][nall[m]++] = samples[i];
+		}
+	}
+	double fmed = bench_median(med[FUTEX_PP], BENCH_RUNS);
+	double gmed = bench_median(med[GOSYS_PP], BENCH_RUNS);
+	double f99 = bench_pct(all[FUTEX_PP], nall[FUTEX_PP], 99);
+	double g99 = bench_pct(all[GOSYS_PP], nall[GOSYS_PP], 99);
+	bench_ratio_row("handoff block->waiter runs, p50", gmed, "us", "futex wake-to-run", fmed,
+			1.2);
+	bench_ratio_row("handoff block->waiter runs, p99", g99, "us", "futex wake-to-run", f99, -1);
+	return bench_exit();
+}
