@@ -1,1 +1,42 @@
 # SPDX-License-Identifier: MIT
+# The scheduler's tests (issue 4): I1, I2, I3, edge cases, and the stress
+# program (a 5-second smoke run in make check; `make stress` for minutes).
+T_SCHED_HDRS = tests/unit/tcheck.h tests/unit/test_sched_util.h
+
+check_PROGRAMS += tests/unit/test_sched_i1
+tests_unit_test_sched_i1_SOURCES = tests/unit/test_sched_i1.c $(T_SCHED_HDRS)
+tests_unit_test_sched_i1_CFLAGS = $(T_UNIT_CFLAGS)
+tests_unit_test_sched_i1_LDADD = $(T_UNIT_LDADD)
+UNIT_TESTS += tests/unit/test_sched_i1
+
+check_PROGRAMS += tests/unit/test_sched_i2
+tests_unit_test_sched_i2_SOURCES = tests/unit/test_sched_i2.c $(T_SCHED_HDRS)
+tests_unit_test_sched_i2_CFLAGS = $(T_UNIT_CFLAGS)
+tests_unit_test_sched_i2_LDADD = $(T_UNIT_LDADD)
+UNIT_TESTS += tests/unit/test_sched_i2
+
+check_PROGRAMS += tests/unit/test_sched_i3
+tests_unit_test_sched_i3_SOURCES = tests/unit/test_sched_i3.c $(T_SCHED_HDRS)
+tests_unit_test_sched_i3_CFLAGS = $(T_UNIT_CFLAGS)
+tests_unit_test_sched_i3_LDADD = $(T_UNIT_LDADD)
+UNIT_TESTS += tests/unit/test_sched_i3
+
+check_PROGRAMS += tests/unit/test_sched_edge
+tests_unit_test_sched_edge_SOURCES = tests/unit/test_sched_edge.c $(T_SCHED_HDRS)
+tests_unit_test_sched_edge_CFLAGS = $(T_UNIT_CFLAGS)
+tests_unit_test_sched_edge_LDADD = $(T_UNIT_LDADD)
+UNIT_TESTS += tests/unit/test_sched_edge
+
+# The stress program: no check framework, exits non-zero on a violation.
+check_PROGRAMS += tests/stress/stress
+tests_stress_stress_SOURCES = tests/stress/stress.c tests/unit/test_sched_util.h
+tests_stress_stress_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
+tests_stress_stress_CFLAGS = $(AM_CFLAGS)
+tests_stress_stress_LDADD = libgosys_core.la $(LIBS)
+SCRIPT_TESTS += tests/stress/smoke.sh
+EXTRA_DIST += tests/stress/smoke.sh
+
+# make stress: the random mix for STRESS_SECONDS (default 120).
+stress: tests/stress/stress$(EXEEXT)
+	STRESS_SECONDS=$${STRESS_SECONDS:-120} ./tests/stress/stress$(EXEEXT)
+.PHONY: stress

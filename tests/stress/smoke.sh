@@ -1,0 +1,14 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# A 5-second run of the stress program (make stress runs it for minutes).
+echo "1..1"
+prog="${GOSYS_BUILDDIR:-.}/tests/stress/stress"
+if [ ! -x "$prog" ]; then
+	echo "not ok 1 - stress smoke: $prog not built"
+	exit 0
+fi
+if STRESS_SECONDS=5 timeout 120 "$prog"; then
+	echo "ok 1 - stress smoke (5 s)"
+else
+	echo "not ok 1 - stress smoke (5 s): exit $?"
+fi

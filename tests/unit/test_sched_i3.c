@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Description: I3, fair shares and a bounded wait with maxprocs 1.
+ * Four compute-bound threads, with a library entry every ~100 us or with
+ * none at all, each get CPU time within 20% of the others over 2 s and
+ * together use no more than one CPU. With a fifth thread serving 0.5 ms
+ * requests at 50/s (sleeping in an eager call in between), the latency from
+ * a request's due time to the end of its work has p50 <= 3 ms and p99 within
+ * 5 ms of what the kernel's own wake-up lateness allows (measured in the same
+ * window; see i3_request_latency). Behavioural bounds with wide margins, not
+ * speed measurements.
+ */
+#include "tcheck.h"
+#include "test_sched_util.h"
+#include <pthread.h>
+#include <stdlib.h>
+
+#define HOGS 4
+
+static int64_t hog_deadline;	/* hogs stop at this time (fairness cases) */
+static int32_t hog_stop;	/* or when this is set (latency case) */
+static int32_t hog_entries;	/* 1: a gosys entry every ~100 us */
+static int64_t hog_cpu[HOGS];
+
+static int hog_should_stop(void)
+{
+	if (__atomic_load_n(&hog_stop, __ATOMIC_SEQ_CST))
+		return 1;
+	return hog_deadline && t_now() >= hog_deadline;
+}
+
+static void *hog(void *arg)
+{
+	long idx = (long)arg;
+	t_admit();
+	while (!hog_should_stop()) {
+		t_spin_ns(100 * T_US);
+		if (hog_entries) {
+			gosys_entersyscall();
+			gosys_exitsyscall();
+		}
+	}
+	hog_cpu[idx] = t_thread_cpu();
+	return NULL;
+}
+
+static void fair_run(int entries)
+{
+	gosys_maxprocs(1);
+	hog_entries = entries;
+	pthread_t t[HOGS];
+	gosys_entersyscallblock(); /* the test thread holds no P while it waits */
+	int64_t t0 = t_now();
+	hog_deadline = t0 + 2 * T_SEC;
+	for (long i = 0; i < HOGS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, hog, (void *)i), 0);
+	for (int i = 0; i < HOGS; i++)
+		pthread_join(t[i], NULL);
+	int64_t wall = t_now() - t0;
+	gosys_exitsyscall();
+	struct gosys_schedstats st = t_stats();
+	t_stats_print("after", &st);
+	int64_t min = hog_cpu[0], max = hog_cpu[0], sum = 0;
+	for (int i = 0; i < HOGS; i++) {
+		fprintf(stderr, "# thread %d: %.1f ms CPU\n", i, hog_cpu[i] / 1e6);
+		if (hog_cpu[i] < min)
+			min = hog_cpu[i];
+		if (hog_cpu[i] > max)
+			max = hog_cpu[i];
+		sum += hog_cpu[i];
+	}
+	fprintf(stderr, "# wall %.1f ms, CPU sum %.1f ms, min %.1f max %.1f\n", wall / 1e6,
+		sum / 1e6, min / 1e6, max / 1e6);
+	ck_assert_int_gt(min, 0);
+	ck_assert_msg(max <= min + min / 5, "unfair: max %.1f ms vs min %.1f ms CPU", max / 1e6,
+		      min / 1e6);
+	ck_assert_msg(sum <= wall + wall / 10 + 20 * T_MS,
+		      "more than one CPU: %.1f ms CPU in %.1f ms wall", sum / 1e6, wall / 1e6);
+}
+
+START_TEST(i3_fair_with_entries)
+{
+	fair_run(1);
+}
+END_TEST
+
+START_TEST(i3_fair_no_entries)
+{
+	gosys__knobs.asyncpreempt = 1;
+	fair_run(0);
+}
+END_TEST
+
+#define REQUESTS 150
+#define PERIOD (20 * T_MS)
+static int64_t latency[REQUESTS];
+static int64_t req_t0;		/* the first due time, shared by both servers */
+/* Where each request's time went: the kernel's wake-up (due -> the sleep
+ * returned) and the wait for a P (-> gosys_exitsyscall returned). */
+static int64_t lat_wake[REQUESTS], lat_getp[REQUESTS];
+
+static void *server(void *arg)
+{
+	(void)arg;
+	t_admit();
+	for (int i = 0; i < REQUESTS; i++) {
+		int64_t due = req_t0 + i * PERIOD;
+		gosys_entersyscallblock();
+		t_raw_sleep_until(due);
+		int64_t woke = t_now();
+		gosys_exitsyscall();
+		int64_t gotp = t_now();
+		t_spin_ns(500 * T_US);
+		latency[i] = t_now() - due;
+		lat_wake[i] = woke - due;
+		lat_getp[i] = gotp - woke;
+	}
+	return NULL;
+}
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/*
+ * The kernel's own share, measured in the same window: a plain thread that
+ * never enters the library runs the same request loop, half a period out of
+ * phase. On this 2-CPU VM (Linux 6.18, HZ=250) a bare timer wake-up is late
+ * by up to 2-4 ms at p99 even with nothing else running, and a thread woken
+ * onto the CPU of a same-priority spinner can wait up to a tick (4 ms) for it.
+ * The library's path has two wake-ups after the server's own (the monitor's
+ * look, then the handoff), so the p99 bound is 5 ms plus twice the larger of
+ * the kernel's p99 lateness and one tick. That still fails FIFO (three 10 ms
+ * slices) and stalls; the median (<= 3 ms) fails a missing wakeup preemption,
+ * which waits out the holder's slice (median ~5 ms).
+ */
+static int64_t base_lat[REQUESTS];
+
+static void *base_server(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < REQUESTS; i++) {
+		int64_t due = req_t0 + i * PERIOD + PERIOD / 2;
+		t_raw_sleep_until(due);
+		t_spin_ns(500 * T_US);
+		base_lat[i] = t_now() - due;
+	}
+	return NULL;
+}
+
+/* (The hogs stay at nice 0: at nice 19 a hog holding the P starves behind
+ * other processes and cannot reach the entry where it would give it up:
+ * measured waits for the P of 150 ms on a loaded machine.) */
+/* One 3 s window: returns the kernel's own p99 lateness; fills p50, p99. */
+static int64_t latency_window(int64_t *p50, int64_t *p99)
+{
+	pthread_t t[HOGS], srv, base;
+	__atomic_store_n(&hog_stop, 0, __ATOMIC_SEQ_CST);
+	gosys_entersyscallblock();
+	req_t0 = t_now() + 100 * T_MS;
+	for (long i = 0; i < HOGS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, hog, (void *)i), 0);
+	ck_assert_int_eq(pthread_create(&srv, NULL, server, NULL), 0);
+	ck_assert_int_eq(pthread_create(&base, NULL, base_server, NULL), 0);
+	pthread_join(srv, NULL);
+	pthread_join(base, NULL);
+	__atomic_store_n(&hog_stop, 1, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < HOGS; i++)
+		pthread_join(t[i], NULL);
+	gosys_exitsyscall();
+	struct gosys_schedstats st = t_stats();
+	t_stats_print("after", &st);
+	for (int i = 0; i < REQUESTS; i++)
+		if (latency[i] > 4 * T_MS)
+			fprintf(stderr, "# request %d: %.3f ms = wake-up %.3f + P %.3f + work\n", i,
+				latency[i] / 1e6, lat_wake[i] / 1e6, lat_getp[i] / 1e6);
+	qsort(latency, REQUESTS, sizeof latency[0], cmp64);
+	qsort(base_lat, REQUESTS, sizeof base_lat[0], cmp64);
+	int64_t kernel = base_lat[(REQUESTS * 99 + 99) / 100 - 1] - 500 * T_US;
+	fprintf(stderr, "# kernel alone (same window): p50 %.3f p99 %.3f max %.3f ms\n",
+		base_lat[REQUESTS / 2] / 1e6, base_lat[REQUESTS - 2] / 1e6,
+		base_lat[REQUESTS - 1] / 1e6);
+	*p50 = latency[REQUESTS / 2];
+	*p99 = latency[(REQUESTS * 99 + 99) / 100 - 1];
+	fprintf(stderr, "# request latency: min %.3f p50 %.3f p99 %.3f max %.3f ms\n",
+		latency[0] / 1e6, *p50 / 1e6, *p99 / 1e6, latency[REQUESTS - 1] / 1e6);
+	for (int i = 0; i < HOGS; i++) {
+		fprintf(stderr, "# hog %d: %.1f ms CPU\n", i, hog_cpu[i] / 1e6);
+		/* The hogs did run meanwhile: the server did not have the CPU alone. */
+		ck_assert_int_gt(hog_cpu[i], 100 * T_MS);
+	}
+	return kernel;
+}
+
+/*
+ * Judged on the first quiet window of up to three: one where the kernel alone
+ * is late by no more than a tick (4 ms) at p99. When other processes load the
+ * machine so that the kernel alone misses that, a 5 ms bound says nothing
+ * about the library; the case then says so on stderr and does not judge.
+ */
+START_TEST(i3_request_latency)
+{
+	gosys_maxprocs(1);
+	hog_entries = 1;
+	int64_t p50 = 0, p99 = 0, kernel = 0;
+	int attempt;
+	for (attempt = 1; attempt <= 3; attempt++) {
+		kernel = latency_window(&p50, &p99);
+		if (kernel <= 4 * T_MS)
+			break;
+		fprintf(stderr, "# window %d too noisy: the kernel alone is %.3f ms late at p99\n",
+			attempt, kernel / 1e6);
+	}
+	if (attempt > 3) {
+		fprintf(stderr, "# NOT JUDGED: no quiet window in three; machine too loaded\n");
+		return;
+	}
+	int64_t kern = kernel > 4 * T_MS ? kernel : 4 * T_MS;
+	fprintf(stderr, "# p99 %.3f ms %s 5 ms; bound 5 ms + 2 x %.3f ms\n", p99 / 1e6,
+		p99 <= 5 * T_MS ? "<=" : ">", kern / 1e6);
+	ck_assert_msg(p50 <= 3 * T_MS, "request latency p50 %.3f ms > 3 ms", p50 / 1e6);
+	ck_assert_msg(p99 <= 5 * T_MS + 2 * kern,
+		      "request latency p99 %.3f ms > 5 ms + 2 x %.3f ms", p99 / 1e6, kern / 1e6);
+}
+END_TEST
+
+static Suite *sched_i3_suite(void)
+{
+	Suite *s = suite_create("sched_i3");
+	tcase_add_test(t_case(s, "fair_with_entries", 30), i3_fair_with_entries);
+	tcase_add_test(t_case(s, "fair_no_entries", 30), i3_fair_no_entries);
+	tcase_add_test(t_case(s, "request_latency", 60), i3_request_latency);
+	return s;
+}
+
+T_MAIN(sched_i3_suite)
