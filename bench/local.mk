@@ -9,7 +9,7 @@ bench_libbenchempty_la_SOURCES = bench/benchempty.c bench/benchempty.h
 bench_libbenchempty_la_LDFLAGS = -rpath /nowhere -avoid-version -no-undefined
 
 BENCH_LINKED = bench/b_getpid bench/b_pair bench/b_handoff bench/b_retake bench/b_threads
-BENCH_PLAIN =
+BENCH_PLAIN = bench/b_preload bench/b_loop bench/b_pool bench/b_cgroup bench/b_cgdemo
 EXTRA_PROGRAMS = $(BENCH_LINKED) $(BENCH_PLAIN)
 BENCH_COMMON = bench/bench.c bench/bench.h
 
@@ -23,6 +23,11 @@ bench_b_retake_SOURCES = bench/b_retake.c $(BENCH_COMMON)
 bench_b_retake_LDADD = libgosys.la $(LIBS)
 bench_b_threads_SOURCES = bench/b_threads.c $(BENCH_COMMON)
 bench_b_threads_LDADD = libgosys.la $(LIBS)
+bench_b_preload_SOURCES = bench/b_preload.c $(BENCH_COMMON)
+bench_b_loop_SOURCES = bench/b_loop.c $(BENCH_COMMON)
+bench_b_pool_SOURCES = bench/b_pool.c $(BENCH_COMMON)
+bench_b_cgroup_SOURCES = bench/b_cgroup.c $(BENCH_COMMON)
+bench_b_cgdemo_SOURCES = bench/b_cgdemo.c $(BENCH_COMMON)
 
 EXTRA_DIST += bench/run.sh
 CLEANFILES += $(EXTRA_PROGRAMS) $(EXTRA_LTLIBRARIES)

@@ -26,12 +26,13 @@ fail=0
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT INT TERM
 
-# run NAME LIMIT PROGRAM: LIMIT is the program's own bound; the driver kills
+# run NAME LIMIT PROGRAM [ARG]: LIMIT is the program's own bound; the driver kills
 # it 15 s after that if the program could not stop itself.
 run() {
 	name=$1 limit=$2 prog=$3
+	shift 3
 	case ",$only," in ",,"|*",$name,"*) ;; *) return 0 ;; esac
-	timeout -s KILL $((limit + 15)) "$dir/$prog" >"$tmp" 2>&1
+	timeout -s KILL $((limit + 15)) "$dir/$prog" "$@" >"$tmp" 2>&1
 	rc=$?
 	cat "$tmp"
 	if [ $rc -ne 0 ]; then
@@ -50,9 +51,11 @@ run pair 60 b_pair
 run handoff 60 b_handoff
 run retake 90 b_retake
 run threads 150 b_threads
-run preload 90 b_preload
-run pool 90 b_pool_runs
-run cgroup 60 b_cgroup
+run preload 85 b_preload loops
+run pool 85 b_preload pool
+run cgroup 75 b_cgroup
+# b_cgroup removes its group; if it was killed, do it here.
+find /sys/fs/cgroup/cpu -depth -type d -name 'gosys-bench-*' -exec rmdir {} + 2>/dev/null
 
 echo
 if [ $fail -ne 0 ]; then

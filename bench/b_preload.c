@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * b_preload.c - runs the plain programs with and without
+ * LD_PRELOAD=$GOSYS_LIB, interleaved, and prints their rows:
+ *   b_preload loops: read(/dev/zero, 1) and getpid() loops (b_loop),
+ *                    preloaded / plain; targets 1.03 and 1.00.
+ *   b_preload pool:  the 64-thread pipe ping-pong (b_pool), plain and
+ *                    preloaded with GOSYS_MAXPROCS=1 and 2: round trips/s
+ *                    and context switches, reported without a target.
+ * GOSYS_BENCHDIR names the directory of the bench programs.
+ */
+#include "bench.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHILD_LIMIT 30 /* seconds, each child run */
+
+static const char *lib, *dir;
+
+/* Runs one child; on success parses "KEY value" pairs from its output into vals. */
+static int run(const char *prog, char *const args[], const char *preload, const char *const *env,
+	       const char *const keys[], double vals[], int nkeys)
+{
+	char path[4096], out[4096];
+	char *argv[8];
+	snprintf(path, sizeof path, "%s/%s", dir, prog);
+	argv[0] = path;
+	int a = 1;
+	for (; args[a - 1] && a < 7; a++)
+		argv[a] = args[a - 1];
+	argv[a] = NULL;
+	int rc = bench_run_child(argv, preload, env, NULL, CHILD_LIMIT, out, sizeof out);
+	if (rc != 0)
+		return rc;
+	for (int k = 0; k < nkeys; k++) {
+		char *p = strstr(out, keys[k]);
+		if (!p || sscanf(p + strlen(keys[k]), " %lf", &vals[k]) != 1)
+			return -1;
+	}
+	return 0;
+}
+
+static void fail_row(const char *figure, int rc)
+{
+	bench_row(figure, rc == -2 ? "timeout" : "child failed", "-", -1, "-",
+		  rc == -2 ? "TIMEOUT" : "MISS");
+}
+
+static void loop_figure(const char *figure, const char *mode, double target)
+{
+	static const char *const keys[] = { "ns" };
+	char nbuf[32];
+	char *args[] = { (char *)mode, nbuf, NULL };
+	double ns, v[2][BENCH_RUNS];
+	bench_figure(figure);
+	/* size the loop to about 0.3 s from a short plain run */
+	snprintf(nbuf, sizeof nbuf, "%d", 200000);
+	int rc = run("b_loop", args, NULL, NULL, keys, &ns, 1);
+	if (rc) {
+		fail_row(figure, rc);
+		return;
+	}
+	snprintf(nbuf, sizeof nbuf, "%ld", (long)(3e8 / (ns > 1 ? ns : 1)));
+	for (int r = 0; r < BENCH_RUNS; r++) {
+		for (int k = 0; k < 2; k++) {
+			int pre = (r + k) % 2; /* alternate which goes first */
+			rc = run("b_loop", args, pre ? lib : NULL, NULL, keys, &v[pre][r], 1);
+			if (rc) {
+				fail_row(figure, rc);
+				return;
+			}
+		}
+	}
+	bench_ratio_row(figure, bench_median(v[1], BENCH_RUNS), "ns", "plain",
+			bench_median(v[0], BENCH_RUNS), target);
+}
+
+static void pool_figure(void)
+{
+	static const char *const keys[] = { "rt", "secs", "csw" };
+	static const char *const env1[] = { "GOSYS_MAXPROCS=1", NULL };
+	static const char *const env2[] = { "GOSYS_MAXPROCS=2", NULL };
+	static const char *const names[] = { "thread pool 64 thr, plain",
+					     "thread pool, preload maxprocs=1",
+					     "thread pool, preload maxprocs=2" };
+	const char *const *envs[] = { NULL, env1, env2 };
+	char *args[] = { "0.5", NULL };
+	double tput[3][BENCH_RUNS], csw[3][BENCH_RUNS];
+	bench_figure("thread pool");
+	for (int r = 0; r < BENCH_RUNS; r++) {
+		for (int k = 0; k < 3; k++) {
+			int c = (r + k) % 3;
+			double v[3];
+			int rc = run("b_pool", args, c ? lib : NULL, envs[c], keys, v, 3);
+			if (rc) {
+				fail_row(names[c], rc);
+				return;
+			}
+			tput[c][r] = v[0] / v[1];
+			csw[c][r] = v[0] > 0 ? v[2] / v[0] : 0;
+		}
+	}
+	double base = bench_median(tput[0], BENCH_RUNS);
+	for (int c = 0; c < 3; c++) {
+		char m[64], b[64];
+		double t = bench_median(tput[c], BENCH_RUNS);
+		snprintf(m, sizeof m, "%.0f rt/s, %.2f csw/rt", t, bench_median(csw[c], BENCH_RUNS));
+		snprintf(b, sizeof b, "plain %.0f rt/s", base);
+		bench_row(names[c], m, c ? b : "-", c ? t / base : -1, "-", "-");
+	}
+}
+
+int main(int argc, char **argv)
+{
+	lib = getenv("GOSYS_LIB");
+	dir = getenv("GOSYS_BENCHDIR");
+	if (argc != 2 || !lib || !dir) {
+		fprintf(stderr, "usage: GOSYS_LIB=... GOSYS_BENCHDIR=... b_preload loops|pool\n");
+		return 2;
+	}
+	bench_alarm(85);
+	if (!strcmp(argv[1], "loops")) {
+		loop_figure("preload read(/dev/zero,1) loop", "read", 1.03);
+		loop_figure("preload getpid() loop", "getpid", 1.00);
+	} else {
+		pool_figure();
+	}
+	return bench_exit();
+}
