@@ -118,16 +118,62 @@ static void sleep_ms(long ms)
 	__gosys_syscall2(SYS_nanosleep, (long)&ts, 0);
 }
 
+/*
+ * glibc installs its cancellation signal's handler (at the first
+ * pthread_cancel) with SA_RESTART, so a kick would just restart an inline
+ * read. Once, after that first call, the handler is re-installed without
+ * SA_RESTART, relaying to glibc's: glibc only sends the signal to threads in
+ * asynchronous mode, whose handler never returns, so the one difference is
+ * that a kicked inline call returns EINTR to its wrapper.
+ */
+struct ksigaction {
+	void (*handler)(int, siginfo_t *, void *);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+#define GOSYS_SA_RESTORER 0x04000000UL
+static void (*glibc_cancel_handler)(int, siginfo_t *, void *); /* set once, before use */
+static int cancel_relayed; /* atomic: the relay is installed */
+
+static void cancel_relay(int sig, siginfo_t *si, void *uc)
+{
+	glibc_cancel_handler(sig, si, uc);
+}
+
+static void cancel_signal_unrestart(void)
+{
+	struct ksigaction old, ka;
+	if (__atomic_exchange_n(&cancel_relayed, 1, __ATOMIC_ACQ_REL))
+		return;
+	if (__gosys_syscall4(SYS_rt_sigaction, SIGCANCEL_NR, 0, (long)&old, 8) != 0)
+		return;
+	if (old.handler == cancel_relay)
+		return;
+	if (!(old.flags & SA_SIGINFO) || (void *)old.handler == (void *)SIG_DFL ||
+	    (void *)old.handler == (void *)SIG_IGN) {
+		__atomic_store_n(&cancel_relayed, 0, __ATOMIC_RELEASE); /* not installed yet: retry */
+		return;
+	}
+	glibc_cancel_handler = old.handler;
+	ka = old;
+	ka.handler = cancel_relay;
+	ka.flags = (old.flags & ~(unsigned long)SA_RESTART) | GOSYS_SA_RESTORER;
+	ka.restorer = __gosys_sigreturn;
+	if (__gosys_syscall4(SYS_rt_sigaction, SIGCANCEL_NR, (long)&ka, 0, 8) != 0)
+		gosys__warn("cannot adjust the cancellation signal; inline calls may not be cancellable");
+}
+
 GOSYS_PL_EXPORT int pthread_cancel(pthread_t th)
 {
 	int (*real)(pthread_t) = NEXT(pthread_cancel, int (*)(pthread_t));
 	if (!real)
 		gosys__pl_missing(GOSYS_PL_pthread_cancel);
 	int e = errno;
-	if (!__atomic_exchange_n(&gosys__pl_cancel_on, 1, __ATOMIC_SEQ_CST)) {
-		/* The first time: let every thread that chose the inline path
-		 * before the switch publish its cp->active (store buffers drain
-		 * in far less than this). */
+	int first = !__atomic_exchange_n(&gosys__pl_cancel_on, 1, __ATOMIC_SEQ_CST);
+	if (first) {
+		/* Let every thread that chose the inline path before the switch
+		 * publish its cp->active (store buffers drain in far less). */
 		sleep_ms(2);
 	}
 	/* Read the target's state before libc may let it exit. */
@@ -137,6 +183,8 @@ GOSYS_PL_EXPORT int pthread_cancel(pthread_t th)
 	if (!pthread_equal(th, self) && pthread_getcpuclockid(th, &clk) == 0)
 		tid = (int)~((long)clk >> 3); /* glibc: (~tid << 3) | CPUCLOCK_PERTHREAD | SCHED */
 	int r = real(th);
+	if (!__atomic_load_n(&cancel_relayed, __ATOMIC_ACQUIRE))
+		cancel_signal_unrestart();
 	if (r != 0 || tid <= 0) {
 		errno = e;
 		return r;
