@@ -3,7 +3,9 @@
  * b_preload.c - runs the plain programs with and without
  * LD_PRELOAD=$GOSYS_LIB, interleaved, and prints their rows:
  *   b_preload loops: read(/dev/zero, 1) and getpid() loops (b_loop),
- *                    preloaded / plain; targets 1.03 and 1.00.
+ *                    preloaded / plain; targets 1.03 and 1.00. The read
+ *                    loop again with per-syscall stats on
+ *                    (GOSYS_DEBUG=stats=/dev/null); target 1.25.
  *   b_preload pool:  the 64-thread pipe ping-pong (b_pool), plain and
  *                    preloaded with GOSYS_MAXPROCS=1 and 2: round trips/s
  *                    and context switches, reported without a target.
@@ -47,12 +49,19 @@ static void fail_row(const char *figure, int rc)
 		  rc == -2 ? "TIMEOUT" : "MISS");
 }
 
-static void loop_figure(const char *figure, const char *mode, double target)
+/*
+ * plain, preloaded, and (with_stats) preloaded with per-syscall stats on,
+ * interleaved, rotating which goes first.
+ */
+static void loop_figure(const char *figure, const char *mode, double target, int with_stats)
 {
 	static const char *const keys[] = { "ns" };
+	static const char *const stats_env[] = { "GOSYS_DEBUG=stats=/dev/null", NULL };
+	const char *const *envs[] = { NULL, NULL, stats_env };
 	char nbuf[32];
 	char *args[] = { (char *)mode, nbuf, NULL };
-	double ns, v[2][BENCH_RUNS];
+	double ns, v[3][BENCH_RUNS];
+	int nv = with_stats ? 3 : 2;
 	bench_figure(figure);
 	/* size the loop to about 0.3 s from a short plain run */
 	snprintf(nbuf, sizeof nbuf, "%d", 200000);
@@ -63,17 +72,22 @@ static void loop_figure(const char *figure, const char *mode, double target)
 	}
 	snprintf(nbuf, sizeof nbuf, "%ld", (long)(3e8 / (ns > 1 ? ns : 1)));
 	for (int r = 0; r < BENCH_RUNS; r++) {
-		for (int k = 0; k < 2; k++) {
-			int pre = (r + k) % 2; /* alternate which goes first */
-			rc = run("b_loop", args, pre ? lib : NULL, NULL, keys, &v[pre][r], 1);
+		for (int k = 0; k < nv; k++) {
+			int c = (r + k) % nv;
+			rc = run("b_loop", args, c ? lib : NULL, envs[c], keys, &v[c][r], 1);
 			if (rc) {
 				fail_row(figure, rc);
 				return;
 			}
 		}
 	}
-	bench_ratio_row(figure, bench_median(v[1], BENCH_RUNS), "ns", "plain",
-			bench_median(v[0], BENCH_RUNS), target);
+	double plain = bench_median(v[0], BENCH_RUNS);
+	bench_ratio_row(figure, bench_median(v[1], BENCH_RUNS), "ns", "plain", plain, target);
+	if (with_stats) {
+		char fig[96];
+		snprintf(fig, sizeof fig, "%s, stats on", figure);
+		bench_ratio_row(fig, bench_median(v[2], BENCH_RUNS), "ns", "plain", plain, 1.25);
+	}
 }
 
 static void pool_figure(void)
@@ -121,8 +135,8 @@ int main(int argc, char **argv)
 	}
 	bench_alarm(85);
 	if (!strcmp(argv[1], "loops")) {
-		loop_figure("preload read(/dev/zero,1) loop", "read", 1.03);
-		loop_figure("preload getpid() loop", "getpid", 1.00);
+		loop_figure("preload read(/dev/zero,1) loop", "read", 1.03, 1);
+		loop_figure("preload getpid() loop", "getpid", 1.00, 0);
 	} else {
 		pool_figure();
 	}

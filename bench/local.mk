@@ -29,7 +29,7 @@ bench_b_pool_SOURCES = bench/b_pool.c $(BENCH_COMMON)
 bench_b_cgroup_SOURCES = bench/b_cgroup.c $(BENCH_COMMON)
 bench_b_cgdemo_SOURCES = bench/b_cgdemo.c $(BENCH_COMMON)
 
-EXTRA_DIST += bench/run.sh
+EXTRA_DIST += bench/run.sh bench/README.md
 CLEANFILES += $(EXTRA_PROGRAMS) $(EXTRA_LTLIBRARIES)
 
 # BENCH=name[,name...] runs only those (see bench/README.md).
