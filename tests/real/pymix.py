@@ -253,6 +253,16 @@ class Interrupted(Exception):
     pass
 
 
+def urg_handler_installed():
+    """What sigaction(2) says the process's SIGURG action is: not SIG_DFL."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    old = ctypes.create_string_buffer(256)  # more than a struct sigaction
+    if libc.sigaction(signal.SIGURG, None, old) != 0:
+        raise OSError(ctypes.get_errno(), "sigaction")
+    return int.from_bytes(old.raw[:8], "little") != 0
+
+
 def part_signals():
     # A periodic timer: count 20 ticks while the main thread sleeps.
     ticks = [0]
@@ -335,6 +345,23 @@ def part_signals():
     os.kill(os.getpid(), signal.SIGUSR2)
     time.sleep(0)
     print("self signal", [signal.Signals(s).name for s in hits])
+
+    # SIGURG, the library's preemption signal: ignored by default, and a
+    # program's own handler still gets the ones it sends, by kill() to the
+    # process and by pthread_kill() to its own thread.
+    os.kill(os.getpid(), signal.SIGURG)
+    time.sleep(0)
+    print("default SIGURG ignored")
+    urg = []
+    signal.signal(signal.SIGURG, lambda s, f: urg.append(s))
+    os.kill(os.getpid(), signal.SIGURG)
+    time.sleep(0)
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGURG)
+    time.sleep(0)
+    print("own SIGURG handler calls", len(urg))
+    print("sigaction reports a SIGURG handler:", urg_handler_installed())
+    signal.signal(signal.SIGURG, signal.SIG_DFL)
+    print("sigaction reports SIGURG back to default:", not urg_handler_installed())
 
     # SIGCHLD with a handler while waiting for a child.
     chld = []
