@@ -280,6 +280,12 @@ static int cancel_one(void)
 	return 0;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define CANCEL_SKIP " # SKIP ASan reports false errors unwinding a cancelled thread"
+#else
+#define CANCEL_SKIP NULL
+#endif
+
 static int case_cancel_read(void)
 {
 	int r = cancel_one();
@@ -294,15 +300,16 @@ static int case_cancel_read(void)
 static const struct {
 	const char *name;
 	int (*fn)(void);
+	const char *skip;
 } cases[] = {
-	{"EINTR reaches the program without SA_RESTART", case_eintr},
-	{"SA_RESTART restarts a blocked read", case_restart},
-	{"a handler interrupting a blocked read makes calls", case_handler_calls},
-	{"fork child works", case_fork},
-	{"vfork+exec and vfork+_exit work", case_vfork_exec},
-	{"posix_spawn and posix_spawnp work", case_spawn},
-	{"system works", case_system},
-	{"pthread_cancel cancels a thread blocked in read", case_cancel_read},
+	{"EINTR reaches the program without SA_RESTART", case_eintr, NULL},
+	{"SA_RESTART restarts a blocked read", case_restart, NULL},
+	{"a handler interrupting a blocked read makes calls", case_handler_calls, NULL},
+	{"fork child works", case_fork, NULL},
+	{"vfork+exec and vfork+_exit work", case_vfork_exec, NULL},
+	{"posix_spawn and posix_spawnp work", case_spawn, NULL},
+	{"system works", case_system, NULL},
+	{"pthread_cancel cancels a thread blocked in read", case_cancel_read, CANCEL_SKIP},
 };
 
 int main(int argc, char **argv)
@@ -310,6 +317,10 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		label = argv[1];
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		if (cases[i].skip) {
+			printf("ok - %s%s%s\n", cases[i].name, label, cases[i].skip);
+			continue;
+		}
 		fflush(stdout);
 		pid_t p = fork();
 		if (p == 0) {
