@@ -97,19 +97,16 @@ static void *peer_main(void *arg)
 {
 	(void)arg;
 	__atomic_store_n(&tids[1], bench_gettid(), __ATOMIC_RELEASE);
-	if (mode == GOSYS_PP) {
-		/* admission: parks until the main thread hands the P over */
-		__atomic_store_n(&t_wake, bench_now(), __ATOMIC_RELEASE);
-		gosys_entersyscall();
-		gosys_exitsyscall();
-	} else {
-		__atomic_store_n(&announce[1], 1, __ATOMIC_RELEASE);
-		while (!__atomic_load_n(&words[1], __ATOMIC_ACQUIRE))
-			bench_futex_wait(&words[1], 0);
-		__atomic_store_n(&announce[1], 0, __ATOMIC_RELAXED);
-	}
+	/* Out of the P's way until the main thread is ready. */
+	gosys_entersyscallblock();
+	__atomic_store_n(&announce[1], 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&words[1], __ATOMIC_ACQUIRE))
+		bench_futex_wait(&words[1], 0);
+	__atomic_store_n(&announce[1], 0, __ATOMIC_RELAXED);
+	if (mode == GOSYS_PP)
+		gosys_exitsyscall(); /* parks: the main thread holds the P */
 	if (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
-		nsamples = 0; /* the first turn is a start-up, not a handoff */
+		record();
 		ping_pong(1);
 	}
 	return NULL;
@@ -127,31 +124,22 @@ static int run(int m)
 	tids[1] = 0;
 	if (pthread_create(&th, NULL, peer_main, NULL) != 0)
 		return -1;
-	while (!__atomic_load_n(&tids[1], __ATOMIC_ACQUIRE))
+	/* Let the peer start (the preload admits new threads, which needs our P). */
+	gosys_entersyscallblock();
+	while (!__atomic_load_n(&tids[1], __ATOMIC_ACQUIRE) ||
+	       !__atomic_load_n(&announce[1], __ATOMIC_ACQUIRE))
 		;
-	if (mode == FUTEX_PP) {
-		/* The P is not part of this: let the peer have it (it may need it
-		 * to start when the preload admits new threads). */
-		gosys_entersyscallblock();
-		wait_peer_asleep(1);
-		__atomic_store_n(&announce[0], 1, __ATOMIC_RELEASE);
+	bench_wait_asleep(tids[1]);
+	if (mode == GOSYS_PP) {
+		/* Take the P back, then send the peer to queue for it. */
+		gosys_exitsyscall();
 		__atomic_store_n(&words[1], 1, __ATOMIC_RELEASE);
 		bench_futex_wake(&words[1], 1);
-		while (!__atomic_load_n(&words[0], __ATOMIC_ACQUIRE) &&
-		       !__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
-			bench_futex_wait(&words[0], 0);
-		__atomic_store_n(&announce[0], 0, __ATOMIC_RELAXED);
-		ping_pong(0);
-		pthread_join(th, NULL);
-		gosys_exitsyscall();
-	} else {
-		wait_peer_asleep(1);
-		gosys_entersyscallblock(); /* the peer's admission gets the P */
-		gosys_exitsyscall();
-		ping_pong(0);
-		gosys_exitsyscall(); /* a no-op if we hold the P already */
-		pthread_join(th, NULL);
 	}
+	/* FUTEX_PP: the P plays no part; the first pass wakes the peer's start wait. */
+	ping_pong(0);
+	gosys_exitsyscall(); /* a no-op if we hold the P already */
+	pthread_join(th, NULL);
 	bench_median(samples, (size_t)nsamples);
 	return nsamples;
 }

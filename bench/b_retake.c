@@ -102,10 +102,10 @@ int main(void)
 		bench_row("retake latency", "pthread_create failed", "-", -1, "-", "MISS");
 		return bench_exit();
 	}
+	/* Let the waiter be admitted (it needs our P) and block. */
+	gosys_entersyscallblock();
 	while (!__atomic_load_n(&waiter_tid, __ATOMIC_ACQUIRE))
 		;
-	/* Let the waiter be admitted and block. */
-	gosys_entersyscallblock();
 	wait_ready();
 	gosys_exitsyscall();
 
