@@ -21,7 +21,8 @@
 #define ROW_FMT "%-40s %-24s %-26s %-7s %-12s %s\n"
 
 static int missed;			/* a MISS or TIMEOUT row was printed */
-static const char *volatile cur_figure = "?"; /* for the timeout row */
+static char timeout_row[256];		/* written by bench_figure, read by the handler */
+static volatile int timeout_len;
 
 int64_t bench_now(void)
 {
@@ -116,18 +117,17 @@ int bench_exit(void)
 
 void bench_figure(const char *name)
 {
-	cur_figure = name;
+	/* Formatted here, not in the handler: snprintf is not async-signal-safe. */
+	timeout_len = 0;
+	int n = snprintf(timeout_row, sizeof timeout_row, ROW_FMT, name, "timeout", "-", "-", "-",
+			 "TIMEOUT");
+	timeout_len = n < (int)sizeof timeout_row ? n : (int)sizeof timeout_row - 1;
 }
 
 static void on_alarm(int sig)
 {
 	(void)sig;
-	char buf[256];
-	int n = snprintf(buf, sizeof buf, ROW_FMT, cur_figure, "timeout", "-", "-", "-",
-			 "TIMEOUT");
-	if (n > (int)sizeof buf - 1)
-		n = (int)sizeof buf - 1;
-	__gosys_syscall3(SYS_write, 1, (long)buf, n);
+	__gosys_syscall3(SYS_write, 1, (long)timeout_row, timeout_len);
 	__gosys_syscall1(SYS_exit_group, 2);
 }
 
