@@ -23,6 +23,7 @@
 #include <stdio.h> /* declarations only (rename, renameat2); never used */
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>

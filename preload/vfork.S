@@ -10,8 +10,11 @@
 	.text
 	.globl	vfork
 	.type	vfork, @function
+	.globl	__vfork
+	.type	__vfork, @function
 	.p2align 4
 vfork:
+__vfork:
 	.cfi_startproc
 	subq	$8, %rsp
 	.cfi_adjust_cfa_offset 8
@@ -33,5 +36,6 @@ vfork:
 	jmp	gosys__pl_vfork_parent
 	.cfi_endproc
 	.size	vfork, .-vfork
+	.size	__vfork, .-__vfork
 
 	.section .note.GNU-stack,"",@progbits

@@ -76,9 +76,9 @@ long tfork(int k)
 	return reap(p);
 }
 
-long tvfork(void)
+long tvfork(int k)
 {
-	pid_t p = vfork();
+	pid_t p = k ? __vfork() : vfork();
 	if (p == 0)
 		_exit(9);
 	return reap(p);
@@ -398,7 +398,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	static const char *const names[] = {"f", "l", "w", "n", "n2", "c", "sock", "u", "d"};
+	static const char *const names[] = {"f", "l", "l2", "hl", "w", "n", "n2", "c", "sock", "u", "d"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		unlink(tp(names[i]));
 	rmdir(T.dir);

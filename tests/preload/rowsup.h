@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -110,7 +111,7 @@ long tclose(int fd);
 long tmap(void *p);
 long tselect(int k);
 long tfork(int k);
-long tvfork(void);
+long tvfork(int k);
 long tspawn(int k);
 long tsystem(void);
 long tsigaction(int k);
