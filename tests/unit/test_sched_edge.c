@@ -15,7 +15,7 @@
 
 #ifdef __SANITIZE_THREAD__
 /* The fork child starts a thread; TSan kills such children by default. */
-const char *__tsan_default_options(void);
+__attribute__((visibility("default"))) const char *__tsan_default_options(void);
 const char *__tsan_default_options(void)
 {
 	return "die_after_fork=0";
@@ -132,6 +132,7 @@ START_TEST(shrink_grow)
 	struct gosys_schedstats st, first_bad;
 	memset(&first_bad, 0, sizeof first_bad);
 	run.limit = gosys_maxprocs(0);
+	uint64_t nop0 = t_stats().nop_runs;
 	t_set_maxprocs(&run, 4);
 	gosys_entersyscallblock(); /* the controller holds no P */
 	for (long i = 0; i < SG_THREADS; i++)
@@ -167,11 +168,15 @@ START_TEST(shrink_grow)
 		t_stats_print("first inconsistent snapshot", &first_bad);
 	ck_assert_int_eq(sg_finished, SG_THREADS);
 	ck_assert_int_eq(bad, 0);
-	ck_assert_msg(run.violations == 0,
+	uint64_t nops = st.nop_runs - nop0;
+	if (run.violations)
+		fprintf(stderr, "# %d counts above the settled maxprocs (worst %d), %llu NOP runs\n",
+			run.violations, run.worst, (unsigned long long)nops);
+	ck_assert_msg(t_run_ok(&run, 4, nops),
 		      "%d times more threads ran user code than the settled maxprocs "
 		      "(worst %d, nop_runs %llu)",
-		      run.violations, run.worst, (unsigned long long)st.nop_runs);
-	ck_assert_int_le(run.max, 4);
+		      run.violations, run.worst, (unsigned long long)nops);
+	ck_assert_int_le(run.max, 4 + (int)nops);
 	ck_assert_int_eq(gosys_maxprocs(0), 2);
 	ck_assert_int_eq(st.maxprocs, 2);
 	ck_assert(t_snapshot_ok(&st));
@@ -221,6 +226,7 @@ static void *fk_forker(void *arg)
 
 START_TEST(fork_while_waiting)
 {
+	t_isolate(); /* the waiters stay queued until the forker blocks */
 	gosys_maxprocs(1);
 	pthread_t f, w[3];
 	gosys_entersyscallblock();
@@ -299,6 +305,11 @@ static void exit_on_signal(int sig)
 	pthread_exit(NULL);
 }
 
+static void *exit_plainly(void *arg)
+{
+	pthread_exit(arg);
+}
+
 static void *ew_signal_target(void *arg)
 {
 	(void)arg;
@@ -318,6 +329,11 @@ START_TEST(exit_waiting_signal)
 	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
 	pthread_t w;
 	struct gosys_schedstats st;
+	/* Load the unwinder outside any handler: the first pthread_exit does. */
+	ck_assert_int_eq(pthread_create(&w, NULL, exit_plainly, NULL), 0);
+	gosys_entersyscallblock();
+	pthread_join(w, NULL);
+	gosys_exitsyscall();
 	/* We hold the only P in user code; the target's admission must wait. */
 	ck_assert_int_eq(pthread_create(&w, NULL, ew_signal_target, NULL), 0);
 	ck_assert_msg(WAIT_STATS(st, st.waiting == 1, 10 * T_SEC), "the target never queued");
@@ -444,7 +460,7 @@ static int contend_once(int lazy)
 
 START_TEST(monitor_sleeps_and_wakes)
 {
-	gosys__knobs.asyncpreempt = 0;
+	t_isolate(); /* the new contention must be served by a retake */
 	gosys_maxprocs(1); /* explicit: no once-a-second cgroup refresh */
 	struct gosys_schedstats a = t_stats();
 	ck_assert_int_eq(a.monitor, 0);

@@ -145,6 +145,7 @@ static void i2_run(void *(*holder)(void *), struct gosys_schedstats *before,
 START_TEST(i2_eager_handoff)
 {
 	struct gosys_schedstats a, b;
+	t_isolate();
 	i2_run(holder_eager, &a, &b);
 	ck_assert_uint_gt(b.handoffs, a.handoffs);
 }
@@ -153,6 +154,7 @@ END_TEST
 START_TEST(i2_lazy_retake)
 {
 	struct gosys_schedstats a, b;
+	t_isolate();
 	i2_run(holder_lazy, &a, &b);
 	ck_assert_uint_gt(b.retakes, a.retakes);
 }
@@ -161,6 +163,7 @@ END_TEST
 START_TEST(i2_blocked_futex)
 {
 	struct gosys_schedstats a, b;
+	t_isolate();
 	i2_run(holder_futex, &a, &b);
 	ck_assert_uint_gt(b.blocked_retakes, a.blocked_retakes);
 	ck_assert_uint_gt(b.nop_runs, a.nop_runs);
