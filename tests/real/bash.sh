@@ -7,7 +7,7 @@
 # read -t). Output and exit status must match.
 . "$GOSYS_SRCDIR/tests/real/lib.sh"
 need bash seq awk sort mkfifo
-VARIANTS="plain p1 p2 gosys1"
+launcher_variant gosys1
 steps="pipelines jobs"
 plan $(($(echo $steps | wc -w) * $(nvariants)))
 
