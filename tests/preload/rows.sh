@@ -13,6 +13,11 @@ lib="$GOSYS_LIB"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gosys-rows.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 export TROWS_TMP="$tmp"
+# TSan's start-up calls sigaction and read before it can run instrumented
+# code, so a TSan-built interposer crashes any process it is preloaded into.
+if nm -D "$GOSYS_LIB" 2>/dev/null | grep -q ' __tsan_init'; then
+	echo "1..0 # SKIP libgosys.so is built with TSan, which cannot be preloaded"; exit 0
+fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 
 ways="direct thread signal ctor cancel"
@@ -48,8 +53,9 @@ compare() {
 		}' "$tmp/$1.plain" "$tmp/$1.pre" "$tmp/where.plain"
 }
 
-awk '{ n++; if ($2 == "gosys") print "ok " n " - " $1 " is interposed"; else print "not ok " n " - " $1 " is interposed (" $2 ")" }' "$tmp/where"
-[ "$(wc -l <"$tmp/where")" = "$nrows" ] || echo "# the preloaded where run listed $(wc -l <"$tmp/where") rows, the plain one $nrows"
+awk 'FILENAME == ARGV[1] { w[$1] = $2; next }
+	{ n++; if (w[$1] == "gosys") print "ok " n " - " $1 " is interposed"
+	  else print "not ok " n " - " $1 " is interposed (" ($1 in w ? w[$1] : "no answer") ")" }' "$tmp/where" "$tmp/where.plain"
 n=$nrows
 for way in $ways; do
 	run "$way" plain "$tmp/$way.plain"
