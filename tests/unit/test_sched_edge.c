@@ -207,8 +207,10 @@ static void *fk_forker(void *arg)
 	t_admit();
 	__atomic_store_n(&fk_ready, 1, __ATOMIC_SEQ_CST);
 	struct gosys_schedstats st;
-	if (!WAIT_STATS(st, st.waiting >= 3, 10 * T_SEC))
+	if (!WAIT_STATS(st, st.waiting >= 3, 20 * T_SEC)) {
+		t_stats_print("forker: no 3 waiters", &st);
 		return NULL;
+	}
 	pid_t pid = fork();
 	if (pid == 0)
 		_exit(t_fork_child_checks());
@@ -491,7 +493,7 @@ static Suite *sched_edge_suite(void)
 {
 	Suite *s = suite_create("sched_edge");
 	tcase_add_test(t_case(s, "shrink_grow", 60), shrink_grow);
-	tcase_add_test(t_case(s, "fork_while_waiting", 30), fork_while_waiting);
+	tcase_add_test(t_case(s, "fork_while_waiting", 60), fork_while_waiting);
 	tcase_add_test(t_case(s, "exit_waiting_cancel", 30), exit_waiting_cancel);
 	tcase_add_test(t_case(s, "exit_waiting_signal", 30), exit_waiting_signal);
 	tcase_add_test(t_case(s, "exit_holding", 30), exit_holding);

@@ -14,6 +14,7 @@
 #include "test_sched_util.h"
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define HOGS 4
 
@@ -153,10 +154,35 @@ static void *base_server(void *arg)
 /* (The hogs stay at nice 0: at nice 19 a hog holding the P starves behind
  * other processes and cannot reach the entry where it would give it up:
  * measured waits for the P of 150 ms on a loaded machine.) */
-/* One 3 s window: returns the kernel's own p99 lateness; fills p50, p99. */
-static int64_t latency_window(int64_t *p50, int64_t *p99)
+/* CPU time used by the whole machine (all CPUs, steal included), in ns. */
+static int64_t machine_busy_ns(void)
+{
+	unsigned long long v[8] = {0};
+	FILE *f = fopen("/proc/stat", "r");
+	if (!f)
+		return 0;
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+		       &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n != 8)
+		return 0;
+	unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7]; /* not idle, iowait */
+	return (int64_t)(busy * (T_SEC / sysconf(_SC_CLK_TCK)));
+}
+
+static int64_t process_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * T_SEC + ts.tv_nsec;
+}
+
+/* One 3 s window: returns the kernel's own p99 lateness; fills p50, p99 and
+ * others (the CPUs other processes used meanwhile, in thousandths). */
+static int64_t latency_window(int64_t *p50, int64_t *p99, int64_t *others)
 {
 	pthread_t t[HOGS], srv, base;
+	int64_t busy0 = machine_busy_ns(), own0 = process_cpu_ns(), wall0 = t_now();
 	__atomic_store_n(&hog_stop, 0, __ATOMIC_SEQ_CST);
 	gosys_entersyscallblock();
 	req_t0 = t_now() + 100 * T_MS;
@@ -170,6 +196,9 @@ static int64_t latency_window(int64_t *p50, int64_t *p99)
 	for (int i = 0; i < HOGS; i++)
 		pthread_join(t[i], NULL);
 	gosys_exitsyscall();
+	int64_t other = machine_busy_ns() - busy0 - (process_cpu_ns() - own0);
+	*others = other > 0 ? other * 1000 / (t_now() - wall0) : 0;
+	fprintf(stderr, "# other processes used %.2f CPUs meanwhile\n", *others / 1000.0);
 	struct gosys_schedstats st = t_stats();
 	t_stats_print("after", &st);
 	for (int i = 0; i < REQUESTS; i++)
@@ -195,23 +224,24 @@ static int64_t latency_window(int64_t *p50, int64_t *p99)
 }
 
 /*
- * Judged on the first quiet window of up to three: one where the kernel alone
- * is late by no more than a tick (4 ms) at p99. When other processes load the
- * machine so that the kernel alone misses that, a 5 ms bound says nothing
- * about the library; the case then says so on stderr and does not judge.
+ * Judged on the first quiet window of up to three: one where other processes
+ * used less than a quarter of a CPU and the kernel alone is late by no more
+ * than a tick (4 ms) at p99. On a machine loaded by others (other test runs
+ * on this 2-CPU VM reach a load of 10-16) a 5 ms bound says nothing about the
+ * library; the case then says so on stderr and does not judge.
  */
 START_TEST(i3_request_latency)
 {
 	gosys_maxprocs(1);
 	hog_entries = 1;
-	int64_t p50 = 0, p99 = 0, kernel = 0;
+	int64_t p50 = 0, p99 = 0, kernel = 0, others = 0;
 	int attempt;
 	for (attempt = 1; attempt <= 3; attempt++) {
-		kernel = latency_window(&p50, &p99);
-		if (kernel <= 4 * T_MS)
+		kernel = latency_window(&p50, &p99, &others);
+		if (kernel <= 4 * T_MS && others < 250)
 			break;
-		fprintf(stderr, "# window %d too noisy: the kernel alone is %.3f ms late at p99\n",
-			attempt, kernel / 1e6);
+		fprintf(stderr, "# window %d too noisy: the kernel alone %.3f ms late at p99, "
+			"others used %.2f CPUs\n", attempt, kernel / 1e6, others / 1000.0);
 	}
 	if (attempt > 3) {
 		fprintf(stderr, "# NOT JUDGED: no quiet window in three; machine too loaded\n");
