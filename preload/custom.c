@@ -69,7 +69,7 @@ GOSYS_PL_EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
 
 GOSYS_PL_EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
 {
-	return signal_common(GOSYS_PL_sysv_signal, sig, h, SA_ONSTACK | SA_RESETHAND | SA_NODEFER, 0);
+	return signal_common(GOSYS_PL_sysv_signal, sig, h, SA_RESETHAND | SA_NODEFER, 0);
 }
 
 /* ---- pthread_create: admit the new thread before its start routine ------- */

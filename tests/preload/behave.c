@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -126,6 +127,35 @@ static int case_handler_calls(void)
 		FAIL("calls after the handler failed");
 	if (r != -1 || e != EINTR || !handler_ok)
 		FAIL("read %zd errno %d handler_ok %d", r, e, (int)handler_ok);
+	return 0;
+}
+
+static sigjmp_buf jb;
+
+static void on_sig_jump(int s)
+{
+	(void)s;
+	siglongjmp(jb, 1);
+}
+
+static int busy_calls(void);
+
+/* A handler that leaves a blocked read with siglongjmp: the thread's next
+ * calls (and a second thread's) must work. */
+static int case_longjmp(void)
+{
+	char c;
+	if (pipe(pfd))
+		FAIL("pipe");
+	handle(SIGALRM, on_sig_jump, 0);
+	if (sigsetjmp(jb, 1) == 0) {
+		alarm_in_ms(50);
+		ssize_t r = read(pfd[0], &c, 1);
+		FAIL("read returned %zd instead of being left by siglongjmp", r);
+	}
+	for (int i = 0; i < 3; i++)
+		if (busy_calls())
+			FAIL("calls after siglongjmp failed (round %d)", i);
 	return 0;
 }
 
@@ -305,6 +335,7 @@ static const struct {
 	{"EINTR reaches the program without SA_RESTART", case_eintr, NULL},
 	{"SA_RESTART restarts a blocked read", case_restart, NULL},
 	{"a handler interrupting a blocked read makes calls", case_handler_calls, NULL},
+	{"siglongjmp out of a handler that interrupted a read", case_longjmp, NULL},
 	{"fork child works", case_fork, NULL},
 	{"vfork+exec and vfork+_exit work", case_vfork_exec, NULL},
 	{"posix_spawn and posix_spawnp work", case_spawn, NULL},
