@@ -9,6 +9,7 @@
 need bash seq awk sort mkfifo
 launcher_variant gosys1
 steps="pipelines jobs"
+skip_if_tsan_cannot_preload
 plan $(($(echo $steps | wc -w) * $(nvariants)))
 
 cat >"$work/pipelines.bash" <<'B'
@@ -47,7 +48,7 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 for i in "${!pids[@]}"; do wait "${pids[$i]}"; echo "job $((i + 1)) exit $?"; done
 cat job*
-sleep 0.3 & slow=$!
+sleep 0.8 & slow=$!
 ( sleep 0.05; exit 9 ) & fast=$!
 wait -n; echo "wait -n: $?"
 wait "$slow"; echo "slow: $?"

@@ -7,6 +7,7 @@
 . "$GOSYS_SRCDIR/tests/real/lib.sh"
 need sort cp find tar gzip md5sum xargs awk
 steps="sort sort-u cp find tar tarpipe md5sum"
+skip_if_tsan_cannot_preload
 plan $(($(echo $steps | wc -w) * $(nvariants)))
 
 # ~20 MB of lines: a key, a number, a word; many duplicates (plain awk).

@@ -7,6 +7,7 @@
 . "$GOSYS_SRCDIR/tests/real/lib.sh"
 prog=$GOSYS_BUILDDIR/tests/real/echo
 steps="echo8 echo32"
+skip_if_tsan_cannot_preload
 plan $(($(echo $steps | wc -w) * $(nvariants)))
 [ -x "$prog" ] || echo "# $prog not built" >&2
 

@@ -7,6 +7,7 @@
 . "$GOSYS_SRCDIR/tests/real/lib.sh"
 need git awk md5sum
 steps="commit log gc clone"
+skip_if_tsan_cannot_preload
 plan $(($(echo $steps | wc -w) * $(nvariants)))
 
 HOME=$work/home

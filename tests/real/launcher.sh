@@ -23,6 +23,7 @@ buildlib=$(cd "$GOSYS_BUILDDIR" && pwd -P)/.libs/libgosys.so
 libc=$(ldd /bin/sh | awk '$1 ~ /^libc\.so/ { print $3 }')
 envbin=$(command -v env)
 
+skip_if_tsan_cannot_preload
 plan 66
 
 # g NAME ARG...: run the launcher, leaving $work/g/{stdout,stderr,status}.

@@ -7,6 +7,7 @@
 . "$GOSYS_SRCDIR/tests/real/lib.sh"
 need make cc md5sum
 steps="build check"
+skip_if_tsan_cannot_preload
 plan $(($(echo $steps | wc -w) * $(nvariants)))
 
 src=$work/src

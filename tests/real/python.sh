@@ -10,6 +10,7 @@
 py=$(python3_path)
 [ -n "$py" ] || skip_all "python3 not installed"
 steps="threads subprocess sockets signals"
+skip_if_tsan_cannot_preload
 plan $(($(echo $steps | wc -w) * $(nvariants)))
 
 job() {

@@ -7,6 +7,7 @@
 . "$GOSYS_SRCDIR/tests/real/lib.sh"
 need sqlite3 awk md5sum
 steps="insert concurrent dump"
+skip_if_tsan_cannot_preload
 plan $(($(echo $steps | wc -w) * $(nvariants)))
 
 awk 'BEGIN { q = sprintf("%c", 39)
