@@ -10,7 +10,7 @@ need bash seq awk sort mkfifo
 launcher_variant gosys1
 steps="pipelines jobs"
 skip_if_tsan_cannot_preload
-plan $(($(echo $steps | wc -w) * $(nvariants)))
+plan_steps $steps
 
 cat >"$work/pipelines.bash" <<'B'
 set -u
@@ -77,4 +77,5 @@ job() {
 }
 run_variants job
 report $steps
+report_loaded
 done_testing

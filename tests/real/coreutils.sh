@@ -8,7 +8,7 @@
 need sort cp find tar gzip md5sum xargs awk
 steps="sort sort-u cp find tar tarpipe md5sum"
 skip_if_tsan_cannot_preload
-plan $(($(echo $steps | wc -w) * $(nvariants)))
+plan_steps $steps
 
 # ~20 MB of lines: a key, a number, a word; many duplicates (plain awk).
 awk 'BEGIN { x = 12345; for (i = 0; i < 780000; i++) {
@@ -56,4 +56,5 @@ job() {
 }
 run_variants job
 report $steps
+report_loaded
 done_testing

@@ -8,7 +8,7 @@
 prog=$GOSYS_BUILDDIR/tests/real/echo
 steps="echo8 echo32"
 skip_if_tsan_cannot_preload
-plan $(($(echo $steps | wc -w) * $(nvariants)))
+plan_steps $steps
 [ -x "$prog" ] || echo "# $prog not built" >&2
 
 job() {
@@ -17,4 +17,5 @@ job() {
 }
 run_variants job
 report $steps
+report_loaded
 done_testing

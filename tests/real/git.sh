@@ -8,7 +8,7 @@
 need git awk md5sum
 steps="commit log gc clone"
 skip_if_tsan_cannot_preload
-plan $(($(echo $steps | wc -w) * $(nvariants)))
+plan_steps $steps
 
 HOME=$work/home
 GIT_CONFIG_NOSYSTEM=1
@@ -99,4 +99,5 @@ job() {
 }
 run_variants job
 report $steps
+report_loaded
 done_testing

@@ -228,3 +228,25 @@ report() {
 	done
 }
 nvariants() { set -- $VARIANTS $SKIPPED_VARIANTS; echo $#; }
+
+# plan_steps STEP...: the plan for report STEP... plus report_loaded.
+plan_steps() {
+	set -- $#
+	plan $(($1 * $(nvariants) + $(nvariants) - 1))
+}
+
+# report_loaded: one line per preloaded variant that a program run as it has
+# the built library mapped, so that no comparison passes because the
+# library silently failed to load.
+report_loaded() {
+	_rl_lib=$(cd "$(dirname "$GOSYS_LIB")" && pwd -P)/$(basename "$GOSYS_LIB")
+	_rl_lib=$(readlink -f "$_rl_lib")
+	for _rl_v in $VARIANTS; do
+		[ "$_rl_v" = plain ] && continue
+		variant "$_rl_v" cat /proc/self/maps >"$work/maps" 2>&1
+		check "$_rl_v: the library is mapped in the program" grep -qF "$_rl_lib" "$work/maps"
+	done
+	for _rl_v in $SKIPPED_VARIANTS; do
+		ok "$_rl_v: the library is mapped in the program # SKIP $SKIP_REASON"
+	done
+}

@@ -8,7 +8,7 @@
 need make cc md5sum
 steps="build check"
 skip_if_tsan_cannot_preload
-plan $(($(echo $steps | wc -w) * $(nvariants)))
+plan_steps $steps
 
 src=$work/src
 mkdir -p "$src"
@@ -110,4 +110,5 @@ job() {
 }
 run_variants job
 report $steps
+report_loaded
 done_testing

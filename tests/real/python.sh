@@ -11,7 +11,7 @@ py=$(python3_path)
 [ -n "$py" ] || skip_all "python3 not installed"
 steps="threads subprocess sockets signals"
 skip_if_tsan_cannot_preload
-plan $(($(echo $steps | wc -w) * $(nvariants)))
+plan_steps $steps
 
 job() {
 	for part in $steps; do
@@ -20,4 +20,5 @@ job() {
 }
 run_variants job
 report $steps
+report_loaded
 done_testing

@@ -8,7 +8,7 @@
 need sqlite3 awk md5sum
 steps="insert concurrent dump"
 skip_if_tsan_cannot_preload
-plan $(($(echo $steps | wc -w) * $(nvariants)))
+plan_steps $steps
 
 awk 'BEGIN { q = sprintf("%c", 39)
 	print "CREATE TABLE t(id INTEGER PRIMARY KEY, k TEXT NOT NULL, v INTEGER, note TEXT);"
@@ -59,4 +59,5 @@ job() {
 }
 run_variants job
 report $steps
+report_loaded
 done_testing
