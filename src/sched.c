@@ -457,6 +457,7 @@ static GOSYS_NOINLINE void enter_slow(int kind, uintptr_t sp)
 	}
 	SET_INCALL(m, 1);
 	m->entry_sp = sp;
+	m->eintr_ours = 0;
 	__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) != M_RUNNING || !m->p) {
 		/* The monitor took the P while we were blocked outside the library. */
@@ -506,6 +507,7 @@ void gosys__entersyscall(void)
 			 __atomic_load_n(&m->status, __ATOMIC_RELAXED) == M_RUNNING)) {
 		SET_INCALL(m, 1);
 		m->entry_sp = sp;
+		m->eintr_ours = 0; /* a mark left by a call that finished anyway */
 		__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&m->status, M_SYSCALL, __ATOMIC_RELEASE);
 		return;

@@ -29,5 +29,5 @@ VALGRIND_FLAGS = --quiet --error-exitcode=99 --leak-check=full --errors-for-leak
 check-valgrind:
 	@test -n "$(VALGRIND)" || { echo "valgrind not found"; exit 1; }
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(UNIT_TESTS)" \
-		LOG_COMPILER="$(VALGRIND) $(VALGRIND_FLAGS)"
+		LOG_COMPILER="$(SHELL) $(top_srcdir)/tests/run-test.sh $(VALGRIND) $(VALGRIND_FLAGS)"
 .PHONY: check-valgrind
