@@ -7,7 +7,9 @@
  * request latency and the group's throttling (cpu.stat deltas). Removes the
  * group afterwards. Skips, with a message, where the controller is not
  * writable. Target: p99 under libgosys at least 3x lower than plain, and
- * throttled in at most 5% of the periods.
+ * throttled in at most 5% of the periods. The p99 comparison is skipped
+ * when the plain run was throttled in under a quarter of its periods: then
+ * other jobs kept the CPUs busy and the demo's premise does not hold.
  */
 #include "bench.h"
 #include <errno.h>
@@ -167,14 +169,21 @@ int main(void)
 			  rc == -2 ? "TIMEOUT" : "MISS");
 		return bench_exit();
 	}
+	/*
+	 * The demo needs the plain run to be throttled: 5 busy threads on a
+	 * machine whose other CPU is free. When other jobs keep the CPUs busy
+	 * the group never exceeds its quota, and there is nothing to compare.
+	 */
+	int idle_machine = plain.d.throttled * 4 >= plain.d.periods;
 	char m[64], b[64];
 	snprintf(m, sizeof m, "%.2f/%.2f ms", plain.p50, plain.p99);
-	bench_row("cgroup 1 CPU, plain: req p50/p99", m, "-", -1, "-", "-");
+	bench_row("cgroup 1 CPU, plain: req p50/p99", m,
+		  idle_machine ? "-" : "machine busy: not throttled", -1, "-", "-");
 	snprintf(m, sizeof m, "%.2f/%.2f ms", gs.p50, gs.p99);
 	snprintf(b, sizeof b, "plain p99 %.2f ms", plain.p99);
 	double ratio = plain.p99 > 0 ? gs.p99 / plain.p99 : -1;
 	bench_row("cgroup 1 CPU, libgosys: req p50/p99", m, b, ratio, "<= 0.33x",
-		  bench_verdict(ratio >= 0 && ratio * 3 <= 1));
+		  idle_machine ? bench_verdict(ratio >= 0 && ratio * 3 <= 1) : "SKIP");
 	throttle_text(m, sizeof m, "gosys", &gs.d);
 	throttle_text(b, sizeof b, "plain", &plain.d);
 	bench_row("cgroup 1 CPU, throttled periods", m, b, -1, "<= 5% periods",

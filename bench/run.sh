@@ -15,6 +15,7 @@ fmt='%-40s %-24s %-26s %-7s %-12s %s\n'
 echo "command: make bench${only:+ BENCH=$only}   (sh bench/run.sh $dir${only:+ $only})"
 echo "host:    Linux $(uname -r), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "library: $GOSYS_LIB"
+echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min; above ~0.5 the latency figures suffer)"
 echo "each figure: median of 5 interleaved runs unless it says otherwise"
 echo
 # shellcheck disable=SC2059
@@ -58,6 +59,7 @@ run cgroup 75 b_cgroup
 find /sys/fs/cgroup/cpu -depth -type d -name 'gosys-bench-*' -exec rmdir {} + 2>/dev/null
 
 echo
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ $fail -ne 0 ]; then
 	echo "bench: some targets were missed (MISS or TIMEOUT above)"
 	exit 1
