@@ -289,6 +289,10 @@ START_TEST(exit_waiting_cancel)
 		      st.waiting);
 	void *ret = NULL;
 	pthread_join(w, &ret);
+	if (ret != PTHREAD_CANCELED) {
+		t_stats_print("not cancelled: it got a P first", &st);
+		fprintf(stderr, "# reached %d\n", ew_reached);
+	}
 	ck_assert(ret == PTHREAD_CANCELED);
 	ck_assert_int_eq(ew_reached, 0);
 	st = t_stats();
@@ -426,6 +430,54 @@ START_TEST(exit_in_eager_call)
 }
 END_TEST
 
+/* ---- a holder inside the library is not "blocked outside" ---------------- */
+
+static int32_t sp_ran;
+
+static void *sp_waiter(void *arg)
+{
+	(void)arg;
+	t_admit();
+	__atomic_store_n(&sp_ran, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * We hold the only P and, for 2 s, only call gosys_schedstats (which waits on
+ * the scheduler lock whenever the monitor holds it, asleep in the kernel).
+ * With preemption isolated away nothing may take our P: the waiter must not
+ * run, and no blocked-holder take may happen.
+ */
+START_TEST(stats_poller_keeps_p)
+{
+	t_isolate();
+	gosys_maxprocs(1);
+	pthread_t w;
+	struct gosys_schedstats st;
+	ck_assert_int_eq(pthread_create(&w, NULL, sp_waiter, NULL), 0);
+	ck_assert(WAIT_STATS(st, st.waiting == 1, 10 * T_SEC));
+	struct gosys_schedstats a = t_stats();
+	int64_t end = t_now() + 2 * T_SEC;
+	long polls = 0;
+	while (t_now() < end && !__atomic_load_n(&sp_ran, __ATOMIC_SEQ_CST)) {
+		st = t_stats();
+		polls++;
+	}
+	struct gosys_schedstats b = t_stats();
+	int ran = __atomic_load_n(&sp_ran, __ATOMIC_SEQ_CST);
+	gosys_entersyscallblock();
+	pthread_join(w, NULL);
+	gosys_exitsyscall();
+	t_stats_print("before polling", &a);
+	t_stats_print("after polling", &b);
+	fprintf(stderr, "# %ld polls\n", polls);
+	ck_assert_msg(!ran && b.blocked_retakes == a.blocked_retakes,
+		      "a holder polling gosys_schedstats lost its P: waiter ran %d, "
+		      "blocked_retakes +%llu",
+		      ran, (unsigned long long)(b.blocked_retakes - a.blocked_retakes));
+}
+END_TEST
+
 /* ---- the monitor deep-sleeps and wakes ------------------------------------ */
 
 static int64_t mon_waiter_ran;
@@ -499,6 +551,7 @@ static Suite *sched_edge_suite(void)
 	tcase_add_test(t_case(s, "exit_holding", 30), exit_holding);
 	tcase_add_test(t_case(s, "exit_in_lazy_call", 30), exit_in_lazy_call);
 	tcase_add_test(t_case(s, "exit_in_eager_call", 30), exit_in_eager_call);
+	tcase_add_test(t_case(s, "stats_poller_keeps_p", 30), stats_poller_keeps_p);
 	tcase_add_test(t_case(s, "monitor_sleeps_and_wakes", 30), monitor_sleeps_and_wakes);
 	return s;
 }
