@@ -24,9 +24,9 @@ ways="direct thread signal ctor cancel"
 run() { # run WAY plain|pre OUT
 	if [ "$1" = ctor ]; then w=ctor; export TROWS_WAY=ctor; else w=$1; unset TROWS_WAY; fi
 	if [ "$2" = pre ]; then
-		LD_PRELOAD="$lib" GOSYS_MAXPROCS=1 timeout 120 "$prog" "$w" >"$3" 2>"$3.err"
+		LD_PRELOAD="$lib" GOSYS_MAXPROCS=1 timeout -k 10 120 "$prog" "$w" >"$3" 2>"$3.err"
 	else
-		timeout 120 "$prog" "$w" >"$3" 2>"$3.err"
+		timeout -k 10 120 "$prog" "$w" >"$3" 2>"$3.err"
 	fi
 	echo $? >"$3.rc"
 	unset TROWS_WAY

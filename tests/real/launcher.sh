@@ -223,10 +223,10 @@ check "ld.so loads the library first, then the old LD_PRELOAD" same "$work/want"
 g printf '%s|' 'a b' '' -p -- '$HOME' '*'
 printf '%s' 'a b||-p|--|$HOME|*|' >"$work/want"
 check "arguments passed untouched" same "$work/want" "$work/g/stdout"
-out=$(echo through | timeout 60 "$gosys" cat)
+out=$(echo through | timeout -k 10 60 "$gosys" cat)
 check "stdin and stdout are the command's" test "$out" = through
 # The outer shell prints the launcher's pid, the command its own: one pid.
-timeout 60 sh -c '"$0" sh -c "echo \$\$" & echo $!; wait' "$gosys" >"$work/pid"
+timeout -k 10 60 sh -c '"$0" sh -c "echo \$\$" & echo $!; wait' "$gosys" >"$work/pid"
 check "the command runs in gosys's own process (exec)" \
 	test "$(wc -l <"$work/pid") $(sort -u "$work/pid" | wc -l)" = "2 1"
 g sh -c 'exit 7'
@@ -249,8 +249,8 @@ fi
 
 # ---- the launcher's limit is the library's -------------------------------------------
 
-GOSYS_MAXPROCS=1024 timeout 60 env LD_PRELOAD="$preload" /bin/true 2>"$work/w1024"
-GOSYS_MAXPROCS=1025 timeout 60 env LD_PRELOAD="$preload" /bin/true 2>"$work/w1025"
+GOSYS_MAXPROCS=1024 timeout -k 10 60 env LD_PRELOAD="$preload" /bin/true 2>"$work/w1024"
+GOSYS_MAXPROCS=1025 timeout -k 10 60 env LD_PRELOAD="$preload" /bin/true 2>"$work/w1025"
 if [ ! -s "$work/w1024" ] && grep -q '^gosys: GOSYS_MAXPROCS=' "$work/w1025"; then
 	ok "library accepts 1024 and refuses 1025, as the launcher does"
 else
