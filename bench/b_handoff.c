@@ -23,6 +23,7 @@ static int tids[2];
 static uint32_t words[2];	/* futex ping-pong: 1 = your turn */
 static uint32_t announce[2];	/* futex ping-pong: about to sleep */
 static int64_t t_wake;		/* when the last wake or handoff began */
+static int handed_to = -1;	/* who that handoff was for; -1 once consumed */
 static uint32_t stop;
 static double samples[TRIALS];
 static int nsamples;
@@ -34,6 +35,11 @@ static void wait_peer_asleep(int peer)
 		do
 			gosys_schedstats(&st, sizeof st);
 		while (st.waiting < 1);
+		/* A handoff meant for our pass_turn that reached us here instead
+		 * (we were preempted meanwhile) is not timed. */
+		int me = !peer;
+		__atomic_compare_exchange_n(&handed_to, &me, -1, 0, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE);
 	} else {
 		while (!__atomic_load_n(&announce[peer], __ATOMIC_ACQUIRE))
 			;
@@ -41,11 +47,20 @@ static void wait_peer_asleep(int peer)
 	bench_wait_asleep(tids[peer]);
 }
 
-static void record(void)
+/*
+ * Takes the sample of the handoff that just woke thread me. A thread may also
+ * get the P because the scheduler preempted its peer (the peer holds the P
+ * past a slice, or has had more CPU: I3's wakeup preemption); that is not a
+ * timed handoff and leaves no sample.
+ */
+static void record(int me)
 {
 	int64_t now = bench_now();
 	int64_t t0 = __atomic_load_n(&t_wake, __ATOMIC_ACQUIRE);
-	if (nsamples < TRIALS)
+	int to = me;
+	if (__atomic_compare_exchange_n(&handed_to, &to, -1, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE) &&
+	    nsamples < TRIALS)
 		samples[nsamples++] = (double)(now - t0) / 1000.0;
 }
 
@@ -53,6 +68,7 @@ static void record(void)
 static void pass_turn(int me, int peer)
 {
 	if (mode == GOSYS_PP) {
+		__atomic_store_n(&handed_to, peer, __ATOMIC_RELEASE);
 		__atomic_store_n(&t_wake, bench_now(), __ATOMIC_RELEASE);
 		gosys_entersyscallblock();
 		gosys_exitsyscall();
@@ -60,6 +76,7 @@ static void pass_turn(int me, int peer)
 	}
 	__atomic_store_n(&words[me], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&announce[me], 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&handed_to, peer, __ATOMIC_RELEASE);
 	__atomic_store_n(&t_wake, bench_now(), __ATOMIC_RELEASE);
 	__atomic_store_n(&words[peer], 1, __ATOMIC_RELEASE);
 	bench_futex_wake(&words[peer], 1);
@@ -89,7 +106,7 @@ static void ping_pong(int me)
 		pass_turn(me, peer);
 		if (__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
 			return;
-		record();
+		record(me);
 	}
 }
 
@@ -106,7 +123,7 @@ static void *peer_main(void *arg)
 	if (mode == GOSYS_PP)
 		gosys_exitsyscall(); /* parks: the main thread holds the P */
 	if (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
-		record();
+		record(1);
 		ping_pong(1);
 	}
 	return NULL;
@@ -120,6 +137,7 @@ static int run(int m)
 	stop = 0;
 	nsamples = 0;
 	words[0] = words[1] = announce[0] = announce[1] = 0;
+	handed_to = -1;
 	tids[0] = bench_gettid();
 	tids[1] = 0;
 	if (pthread_create(&th, NULL, peer_main, NULL) != 0)
