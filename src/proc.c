@@ -231,7 +231,6 @@ static void m_exit(struct gosys_m *m)
 		w = gosys__releasep_locked(p, now);
 	}
 	m->p = NULL;
-	m->nextp = NULL;
 	m->live = 0;
 	m->status = M_NOP;
 	S->nthreads--;

@@ -36,7 +36,8 @@
  * slice), as CFS places a waking task: it cannot bank unbounded credit, but a
  * thread that mostly sleeps (a request handler, a heartbeat) goes ahead of
  * compute-bound ones. A releaser hands its P straight to the heap's top
- * (m->nextp) and wakes that one M: no thundering herd, no second race.
+ * (it sets m->p and the status for the parked M) and wakes that one M: no
+ * thundering herd, no second race.
  *
  * Rejected:
  * - Go <= 1.25's _Psyscall, where the P is unwired at entry and the exiting
@@ -132,11 +133,10 @@ struct gosys_m *gosys__m_alloc_locked(void)
 	m->preempt = 0;
 	m->vfork = 0;
 	m->p = NULL;
-	m->nextp = NULL;
 	m->eintr_ours = 0;
 	m->sigpending = 0;
 	m->heapidx = -1;
-	m->returning = 0;
+	SET_RETURNING(m, 0);
 	m->live = 1;
 	S->nthreads++;
 	return m;
@@ -273,7 +273,6 @@ struct gosys_m *gosys__releasep_locked(struct gosys_p *p, int64_t now)
 		struct gosys_m *w = S->heap[0];
 		gosys__heap_remove_locked(w);
 		gosys__wirep_locked(p, w, now);
-		w->nextp = p;
 		__atomic_add_fetch(&w->wakepending, 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&w->status, M_RUNNING, __ATOMIC_RELEASE);
 		S->handoffs++;
@@ -295,7 +294,8 @@ int gosys__steal_locked(struct gosys_p *p, struct gosys_m *m, uint32_t expect, u
 	}
 	__atomic_store_n(&m->p, NULL, __ATOMIC_RELAXED);
 	p->m = NULL;
-	m->returning = 1; /* it lost its P while blocked: it comes back as a returner */
+	/* It lost its P while blocked: it comes back as a returner. */
+	SET_RETURNING(m, 1);
 	__atomic_store_n(&m->status, newstatus, __ATOMIC_RELEASE);
 	return 1;
 }
@@ -340,6 +340,53 @@ static int64_t place_key_locked(int64_t cpu, int returning)
 }
 
 /*
+ * CFS wakeup preemption, done by the waker itself: a returning M that went to
+ * the top of the heap asks the holder that has run longest to yield, if it
+ * has had a granule more CPU, and signals it at once. The monitor does the
+ * same at its next look; doing it here takes one kernel wake-up (the
+ * monitor's) off the path of a request that arrives while compute-bound
+ * threads hold every P.
+ */
+static struct gosys_p *wakeup_candidate_locked(struct gosys_m *m)
+{
+	if (S->heap[0] != m)
+		return NULL;
+	struct gosys_p *best = NULL;
+	for (int i = 0; i < S->maxprocs; i++) {
+		struct gosys_p *q = &gosys__allp[i];
+		struct gosys_m *h = q->m;
+		if (q->status != P_RUNNING || !h || q->preempt_when ||
+		    __atomic_load_n(&h->status, __ATOMIC_RELAXED) != M_RUNNING)
+			continue;
+		if (!best || q->acquired < best->acquired)
+			best = q;
+	}
+	return best;
+}
+
+static void wakeup_preempt(struct gosys_m *m, int64_t key, struct gosys_p *p, struct gosys_m *h,
+			   uint64_t tick, int tid)
+{
+	int64_t cpu = gosys__thread_cpu(tid);
+	if (cpu < 0 || key + (int64_t)gosys__knobs.granularity_us * 1000 >= cpu)
+		return;
+	int64_t now = gosys_nanotime();
+	int sig = 0;
+	gosys_lock(&S->lock);
+	if (p->m == h && __atomic_load_n(&h->tick, __ATOMIC_RELAXED) == tick &&
+	    __atomic_load_n(&h->status, __ATOMIC_RELAXED) == M_RUNNING &&
+	    __atomic_load_n(&m->status, __ATOMIC_RELAXED) == M_WAITING && !p->preempt_when) {
+		__atomic_or_fetch(&h->preempt, PREEMPT_SLICE, __ATOMIC_RELEASE);
+		p->preempt_when = now - (int64_t)gosys__knobs.slice_ms * 1000000;
+		p->preempt_tick = tick;
+		sig = gosys__knobs.asyncpreempt;
+	}
+	gosys_unlock(&S->lock);
+	if (sig)
+		gosys__send_preempt(h, tid);
+}
+
+/*
  * Gets m a P: at once if one is free, else queue in I3's order and park until
  * a releaser hands one over. m holds no P. Returns with m RUNNING on its P.
  */
@@ -358,9 +405,8 @@ void gosys__m_getp(struct gosys_m *m, int returning)
 		}
 	}
 	gosys_noteclear(&m->park);
-	m->nextp = NULL;
 	m->key = place_key_locked(cpu, returning);
-	m->returning = (uint32_t)returning;
+	SET_RETURNING(m, (uint32_t)returning);
 	__atomic_store_n(&m->status, M_WAITING, __ATOMIC_RELAXED);
 	if (S->nwaiting == 0)
 		S->contended_since = now;
@@ -387,16 +433,21 @@ void gosys__m_getp(struct gosys_m *m, int returning)
 	}
 	if (w == m) { /* the P we found went to the top waiter: ourselves */
 		__atomic_sub_fetch(&m->wakepending, 1, __ATOMIC_RELEASE);
-		m->nextp = NULL;
-		gosys_unlock(&S->lock);
+			gosys_unlock(&S->lock);
 		return;
 	}
 	S->parks++;
 	gosys__sysmon_wake_locked(1);
+	struct gosys_p *cp = returning ? wakeup_candidate_locked(m) : NULL;
+	struct gosys_m *cm = cp ? cp->m : NULL;
+	uint64_t ctick = cm ? __atomic_load_n(&cm->tick, __ATOMIC_RELAXED) : 0;
+	int ctid = cm ? cm->tid : 0;
+	int64_t key = m->key;
 	gosys_unlock(&S->lock);
 	gosys__wake_m(w);
+	if (cp)
+		wakeup_preempt(m, key, cp, cm, ctick, ctid);
 	gosys_notesleep(&m->park);
-	m->nextp = NULL;
 	GOSYS_DASSERT(m->p != NULL);
 }
 
@@ -459,12 +510,13 @@ static GOSYS_NOINLINE void enter_slow(int kind, uintptr_t sp)
 	m->entry_sp = sp;
 	m->eintr_ours = 0;
 	__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) != M_RUNNING || !m->p) {
+	if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) != M_RUNNING ||
+	    !__atomic_load_n(&m->p, __ATOMIC_ACQUIRE)) {
 		/* The monitor took the P while we were blocked outside the library. */
 		gosys_lock(&S->lock);
 		__atomic_and_fetch(&m->preempt, ~(uint32_t)PREEMPT_SLICE, __ATOMIC_RELAXED);
-		if (!m->p) {
-			m->returning = 1;
+		if (!__atomic_load_n(&m->p, __ATOMIC_ACQUIRE)) {
+			SET_RETURNING(m, 1);
 			__atomic_store_n(&m->status, M_BLOCKED, __ATOMIC_RELEASE);
 			gosys_unlock(&S->lock);
 			return; /* the call runs without a P; exit queues for one */
@@ -490,7 +542,7 @@ static GOSYS_NOINLINE void enter_slow(int kind, uintptr_t sp)
 		__atomic_store_n(&m->status, M_BLOCKED, __ATOMIC_RELEASE);
 		struct gosys_m *w = gosys__releasep_locked(p, now);
 		/* A preempted M comes back by its own CPU, not as a returning one. */
-		m->returning = !(pre & (PREEMPT_SLICE | PREEMPT_DEAD));
+		SET_RETURNING(m, !(pre & (PREEMPT_SLICE | PREEMPT_DEAD)));
 		gosys_unlock(&S->lock);
 		gosys__wake_m(w);
 		return;
@@ -524,7 +576,7 @@ void gosys__entersyscallblock(void)
 			 __atomic_load_n(&m->status, __ATOMIC_RELAXED) == M_RUNNING)) {
 		SET_INCALL(m, 1);
 		m->entry_sp = sp;
-		m->returning = 1;
+		SET_RETURNING(m, 1);
 		__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
 		__atomic_exchange_n(&m->status, M_BLOCKED, __ATOMIC_SEQ_CST);
 		if (GOSYS_LIKELY(__atomic_load_n(&S->nwaiting, __ATOMIC_SEQ_CST) == 0))
@@ -559,7 +611,7 @@ void gosys__exit_outermost(struct gosys_m *m)
 		break;
 	}
 	if (!__atomic_load_n(&m->p, __ATOMIC_ACQUIRE))
-		gosys__m_getp(m, (int)m->returning);
+		gosys__m_getp(m, (int)__atomic_load_n(&m->returning, __ATOMIC_RELAXED));
 	SET_INCALL(m, 0);
 }
 
@@ -579,10 +631,11 @@ static GOSYS_NOINLINE void exit_slow(struct gosys_m *m)
 		return;
 	if (m->incall == 0) {
 		/* Not in a call: only a P taken while blocked outside needs repair. */
-		if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) == M_RUNNING && m->p)
+		if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) == M_RUNNING &&
+		    __atomic_load_n(&m->p, __ATOMIC_ACQUIRE))
 			return;
 		SET_INCALL(m, 1);
-		m->returning = 1;
+		SET_RETURNING(m, 1);
 	}
 	gosys__exit_outermost(m);
 }
@@ -660,9 +713,10 @@ GOSYS_API void gosys_gosched(void)
 	if (gosys__nosched || m->incall || m->vfork)
 		return;
 	__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) != M_RUNNING || !m->p) {
+	if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) != M_RUNNING ||
+	    !__atomic_load_n(&m->p, __ATOMIC_ACQUIRE)) {
 		SET_INCALL(m, 1);
-		m->returning = 1;
+		SET_RETURNING(m, 1);
 		gosys__exit_outermost(m);
 		return;
 	}

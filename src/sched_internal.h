@@ -89,15 +89,16 @@ struct gosys_m {
 	uint32_t sigpending;	/* atomic; monitor sets before tgkill, handler clears */
 	uint32_t wakepending;	/* atomic; releases chosen us, wakes not yet sent */
 	/* Cold: slow paths, under lock unless said. */
-	struct gosys_p *nextp __attribute__((aligned(GOSYS_CACHELINE)));
-				/* P handed over by a releaser; lock, read by the M
-				 * after its note is set */
-	struct gosys_note park;	/* the M sleeps here while WAITING */
+	struct gosys_note park __attribute__((aligned(GOSYS_CACHELINE)));
+				/* the M sleeps here while WAITING; a releaser
+				 * sets m->p and status RUNNING, then wakes it */
 	int32_t tid;		/* constant after registration */
 	int32_t heapidx;	/* index in the waiter heap, -1 if not queued; lock */
 	int64_t key;		/* heap key: CPU ns (CFS vruntime); lock */
 	uint64_t seq;		/* heap tie-break, FIFO among equals; lock */
-	uint32_t returning;	/* queued after a block or as new (wakeup preemption); lock */
+	uint32_t returning;	/* came back from a block, or new (CFS placement and
+				 * wakeup preemption); relaxed atomics: the M and a
+				 * stealer both write it */
 	uint32_t live;		/* registered and not exited; lock */
 	struct gosys_m *freelink; /* free list; lock */
 	struct gosys_m *alllink;  /* all Ms ever made; set once before publication */
@@ -138,6 +139,7 @@ GOSYS_HIDDEN extern __thread int gosys__nosched __attribute__((tls_model("initia
 
 /* Only the M writes incall; the monitor reads it: keep the stores atomic. */
 #define SET_INCALL(m, v) __atomic_store_n(&(m)->incall, (uint32_t)(v), __ATOMIC_RELAXED)
+#define SET_RETURNING(m, v) __atomic_store_n(&(m)->returning, (uint32_t)(v), __ATOMIC_RELAXED)
 
 /* sched.c, for proc.c (program threads only). */
 GOSYS_HIDDEN int32_t gosys__gettid(void);
@@ -171,6 +173,8 @@ GOSYS_HIDDEN int64_t gosys__thread_cpu(int tid);
 GOSYS_HIDDEN void gosys__sysmon_wake_locked(int start_if_needed);
 GOSYS_HIDDEN void gosys__sysmon_forget(void); /* fork child */
 GOSYS_HIDDEN void gosys__preempt_install(void);
+/* Asks m (thread tid) to yield by signal; one signal in flight at most. */
+GOSYS_HIDDEN void gosys__send_preempt(struct gosys_m *m, int tid);
 GOSYS_HIDDEN void gosys__preempt_handler(int sig, siginfo_t *si, void *uctx);
 
 #endif

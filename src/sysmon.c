@@ -159,7 +159,7 @@ struct cand {
 	int64_t cpu;
 };
 
-static void send_preempt(struct gosys_m *m, int tid)
+void gosys__send_preempt(struct gosys_m *m, int tid)
 {
 	uint32_t z = 0;
 	if (!__atomic_compare_exchange_n(&m->sigpending, &z, 1, false, __ATOMIC_SEQ_CST,
@@ -190,7 +190,7 @@ static int retake(void)
 	S->monitor_ticks++;
 	int waiters = S->nwaiting > 0;
 	struct gosys_m *top = gosys__heap_top();
-	int top_returning = top && top->returning;
+	int top_returning = top && __atomic_load_n(&top->returning, __ATOMIC_RELAXED);
 	for (int i = 0; i < GOSYS_MAXPROCS_LIMIT && nwake < 64; i++) {
 		struct gosys_p *p = &gosys__allp[i];
 		if (__atomic_load_n(&p->status, __ATOMIC_RELAXED) != P_RUNNING || !p->m)
@@ -308,7 +308,7 @@ static int retake(void)
 			} else if (c->want_state) {
 				p->blocked_seen = 0;
 			}
-			if (!blocked && c->cpu >= 0 && top && top->returning && top->key + gran < c->cpu) {
+			if (!blocked && c->cpu >= 0 && top && __atomic_load_n(&top->returning, __ATOMIC_RELAXED) && top->key + gran < c->cpu) {
 				/* CFS wakeup preemption: the waiter has had a granule less
 				 * CPU. Ask now; signal at the next look without an entry. */
 				__atomic_or_fetch(&c->m->preempt, PREEMPT_SLICE, __ATOMIC_RELEASE);
@@ -321,7 +321,7 @@ static int retake(void)
 			gosys_notewakeup(&wake[i]->park), __atomic_sub_fetch(&wake[i]->wakepending, 1, __ATOMIC_RELEASE);
 	}
 	for (int i = 0; i < nsig; i++)
-		send_preempt(sig[i].m, sig[i].tid);
+		gosys__send_preempt(sig[i].m, sig[i].tid);
 	return n;
 }
 

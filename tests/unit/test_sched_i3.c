@@ -5,10 +5,10 @@
  * none at all, each get CPU time within 20% of the others over 2 s and
  * together use no more than one CPU. With a fifth thread serving 0.5 ms
  * requests at 50/s (sleeping in an eager call in between), the latency from
- * a request's due time to the end of its work has p50 <= 3 ms and p99 within
- * 5 ms of what the kernel's own wake-up lateness allows (measured in the same
- * window; see i3_request_latency). Behavioural bounds with wide margins, not
- * speed measurements.
+ * a request's due time to the end of its work has p50 <= 3 ms and p99 <=
+ * 5 ms, judged in a window where the kernel's own wake-up lateness (measured
+ * beside it) leaves that bound meaningful; see i3_request_latency.
+ * Behavioural bounds, not speed measurements.
  */
 #include "tcheck.h"
 #include "test_sched_util.h"
@@ -131,11 +131,11 @@ static int cmp64(const void *a, const void *b)
  * phase. On this 2-CPU VM (Linux 6.18, HZ=250) a bare timer wake-up is late
  * by up to 2-4 ms at p99 even with nothing else running, and a thread woken
  * onto the CPU of a same-priority spinner can wait up to a tick (4 ms) for it.
- * The library's path has two wake-ups after the server's own (the monitor's
- * look, then the handoff), so the p99 bound is 5 ms plus twice the larger of
- * the kernel's p99 lateness and one tick. That still fails FIFO (three 10 ms
- * slices) and stalls; the median (<= 3 ms) fails a missing wakeup preemption,
- * which waits out the holder's slice (median ~5 ms).
+ * The returning server signals the holder itself (CFS wakeup preemption
+ * without waiting for the monitor's look), so its path has one wake-up after
+ * its own: the handoff. The bound is the issue's, p99 <= 5 ms; FIFO (three
+ * 10 ms slices) fails it, and the median (<= 3 ms) fails a missing wakeup
+ * preemption, which waits out the holder's slice (median ~5 ms).
  */
 static int64_t base_lat[REQUESTS];
 
@@ -247,12 +247,10 @@ START_TEST(i3_request_latency)
 		fprintf(stderr, "# NOT JUDGED: no quiet window in three; machine too loaded\n");
 		return;
 	}
-	int64_t kern = kernel > 4 * T_MS ? kernel : 4 * T_MS;
-	fprintf(stderr, "# p99 %.3f ms %s 5 ms; bound 5 ms + 2 x %.3f ms\n", p99 / 1e6,
-		p99 <= 5 * T_MS ? "<=" : ">", kern / 1e6);
+	fprintf(stderr, "# p99 %.3f ms %s 5 ms (the kernel alone: %.3f ms late at p99)\n",
+		p99 / 1e6, p99 <= 5 * T_MS ? "<=" : ">", kernel / 1e6);
 	ck_assert_msg(p50 <= 3 * T_MS, "request latency p50 %.3f ms > 3 ms", p50 / 1e6);
-	ck_assert_msg(p99 <= 5 * T_MS + 2 * kern,
-		      "request latency p99 %.3f ms > 5 ms + 2 x %.3f ms", p99 / 1e6, kern / 1e6);
+	ck_assert_msg(p99 <= 5 * T_MS, "request latency p99 %.3f ms > 5 ms", p99 / 1e6);
 }
 END_TEST
 
