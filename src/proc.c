@@ -158,8 +158,12 @@ GOSYS_API int gosys_maxprocs(int n)
 	int nwake = 0;
 	struct gosys_m *m = gosys__curm;
 	uint32_t incall = m ? m->incall : 0;
-	if (m) /* keep our own preemption handler out while we hold the lock */
+	if (m) { /* keep our own preemption handler out while we hold the lock */
 		SET_INCALL(m, incall + 1);
+		/* An entry: the monitor must not read a wait for this lock as a
+		 * holder blocked in user code on two looks with the same tick. */
+		__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
+	}
 	gosys_lock(&S->lock);
 	int old = S->maxprocs;
 	if (n > 0) {
@@ -188,8 +192,10 @@ GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size)
 	int32_t running = 0;
 	struct gosys_m *m = gosys__curm;
 	uint32_t incall = m ? m->incall : 0;
-	if (m)
+	if (m) {
 		SET_INCALL(m, incall + 1);
+		__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
+	}
 	gosys_lock(&S->lock);
 	for (int i = 0; i < GOSYS_MAXPROCS_LIMIT; i++)
 		running += gosys__allp[i].status == P_RUNNING;

@@ -695,6 +695,7 @@ static void preempt_here(void)
 	if (!(pre & (PREEMPT_SLICE | PREEMPT_DEAD)))
 		return;
 	SET_INCALL(m, 1);
+	__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
 	gosys_lock(&S->lock);
 	__atomic_and_fetch(&m->preempt, ~(uint32_t)(PREEMPT_SLICE | PREEMPT_DEAD), __ATOMIC_RELAXED);
 	S->async_preempts++;
