@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * b_retake.c - retake latency with maxprocs=1. The holder wakes the waiter
- * (blocked eagerly on a futex the library never sees), timestamps, and makes
- * a lazy call that sleeps 20 ms (gosys_entersyscall; raw nanosleep;
- * gosys_exitsyscall). The waiter returns to gosys_exitsyscall, finds the P
+ * b_retake.c - retake latency with maxprocs=1. The holder timestamps, enters
+ * a lazy call (gosys_entersyscall), wakes the waiter from inside it (the
+ * waiter is blocked eagerly on a futex the library never sees), sleeps 20 ms
+ * (raw nanosleep) and leaves (gosys_exitsyscall). The waiter returns to gosys_exitsyscall, finds the P
  * held, queues, and runs when the monitor takes the P: the latency ends there.
  * "hot": trials back to back; "cold": each after 200 ms without contention.
  * Target: p99 <= 0.25 ms in both. Go 1.19's figures on a project machine
@@ -62,10 +62,14 @@ static void trials(int cold, uint64_t *retakes)
 			gosys_exitsyscall();
 		}
 		__atomic_store_n(&slot, t, __ATOMIC_RELEASE);
-		__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
-		bench_futex_wake(&go, 1);
+		/* Enter the lazy call first, then release the waiter from inside it:
+		 * woken before, the waiter could queue while we still run user code
+		 * and take the P by wakeup preemption at our entry, not by a retake
+		 * (and time itself against the previous trial's t_enter). */
 		__atomic_store_n(&t_enter, bench_now(), __ATOMIC_RELEASE);
 		gosys_entersyscall();
+		__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+		bench_futex_wake(&go, 1);
 		bench_rawsleep_ns(CALL_NS);
 		gosys_exitsyscall();
 		/* Wait for the sample outside the P: a retake that failed then

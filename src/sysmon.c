@@ -363,6 +363,7 @@ static int sysmon_main(void *arg)
 	gosys_unlock(&S->lock);
 	int64_t delay = TICK_MIN_NS, last_refresh = gosys_nanotime();
 	int idle = 0;
+	int look_now = 1; /* started by an M that just queued: look at once */
 	for (;;) {
 		int refresh = gosys__knobs.updatemaxprocs &&
 			      !__atomic_load_n(&S->explicit_maxprocs, __ATOMIC_RELAXED);
@@ -373,23 +374,34 @@ static int sysmon_main(void *arg)
 			idle = 0;
 		}
 		int deep = S->nwaiting == 0;
-		sysmon_delay = deep ? TICK_MAX_NS * 1000 : delay;
-		gosys_noteclear(&S->sysmonnote);
-		S->sysmonwait = 1;
-		gosys_unlock(&S->lock);
-		int woke = gosys_notetsleep(&S->sysmonnote,
-					    deep ? (refresh ? REFRESH_NS : -1) : delay);
-		gosys_lock(&S->lock);
-		S->sysmonwait = 0;
-		gosys_unlock(&S->lock);
-		if (refresh)
-			refresh_maxprocs(&last_refresh);
-		if (deep) {
-			if (woke) {
-				delay = TICK_MIN_NS;
-				idle = 0;
+		if (!deep && look_now) {
+			/* Woken out of a deep sleep by an M that queued: its holders'
+			 * calls were sighted once already; a timed 20 us sleep here
+			 * would cost 50 us to 1 ms on a VM's timers. */
+			look_now = 0;
+			sysmon_delay = delay;
+			gosys_unlock(&S->lock);
+		} else {
+			look_now = 0;
+			sysmon_delay = deep ? TICK_MAX_NS * 1000 : delay;
+			gosys_noteclear(&S->sysmonnote);
+			S->sysmonwait = 1;
+			gosys_unlock(&S->lock);
+			int woke = gosys_notetsleep(&S->sysmonnote,
+						    deep ? (refresh ? REFRESH_NS : -1) : delay);
+			gosys_lock(&S->lock);
+			S->sysmonwait = 0;
+			gosys_unlock(&S->lock);
+			if (refresh)
+				refresh_maxprocs(&last_refresh);
+			if (deep) {
+				if (woke) {
+					delay = TICK_MIN_NS;
+					idle = 0;
+					look_now = 1;
+				}
+				continue;
 			}
-			continue;
 		}
 		if (retake())
 			idle = 0;
