@@ -30,6 +30,8 @@
 
 /* Writes "gosys: fatal error: MSG" to fd 2 with a raw write, then aborts. */
 GOSYS_HIDDEN __attribute__((noreturn)) void gosys_throw(const char *msg);
+/* Writes all n bytes to fd with raw writes (retrying EINTR); gives up on error. */
+GOSYS_HIDDEN void gosys__write_all(int fd, const char *p, size_t n);
 /* Writes "gosys: MSG\n" to fd 2 with one raw write; no stdio, no malloc. */
 GOSYS_HIDDEN void gosys__warn(const char *msg);
 /* Same, several pieces joined (NULL-terminated list), at most 512 bytes. */

@@ -127,17 +127,7 @@ static void emit(struct line *l, int fd)
 	l->buf[l->len++] = '\n';
 	if (fd < 0)
 		return;
-	const char *p = l->buf;
-	size_t n = l->len;
-	while (n > 0) {
-		long r = __gosys_syscall3(SYS_write, fd, (long)p, (long)n);
-		if (r == -4 /* EINTR */)
-			continue;
-		if (r <= 0)
-			return;
-		p += r;
-		n -= (size_t)r;
-	}
+	gosys__write_all(fd, l->buf, l->len);
 }
 
 /* ---- values ---------------------------------------------------------------- */

@@ -550,17 +550,26 @@ static GOSYS_NOINLINE void enter_slow(int kind, uintptr_t sp)
 	__atomic_store_n(&m->status, M_SYSCALL, __ATOMIC_RELEASE);
 }
 
+/* The fast paths' common part: an M in user code with nothing asked of it
+ * starts its outermost call. Everything here is on the M's own cache line. */
+static inline int enter_fast(struct gosys_m *m, uintptr_t sp)
+{
+	if (!GOSYS_LIKELY(m && m->incall == 0 &&
+			  __atomic_load_n(&m->preempt, __ATOMIC_RELAXED) == 0 &&
+			  __atomic_load_n(&m->status, __ATOMIC_RELAXED) == M_RUNNING))
+		return 0;
+	SET_INCALL(m, 1);
+	m->entry_sp = sp;
+	m->eintr_ours = 0; /* a mark left by a call that finished anyway */
+	__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
+	return 1;
+}
+
 void gosys__entersyscall(void)
 {
 	struct gosys_m *m = gosys__curm;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	if (GOSYS_LIKELY(m && m->incall == 0 &&
-			 __atomic_load_n(&m->preempt, __ATOMIC_RELAXED) == 0 &&
-			 __atomic_load_n(&m->status, __ATOMIC_RELAXED) == M_RUNNING)) {
-		SET_INCALL(m, 1);
-		m->entry_sp = sp;
-		m->eintr_ours = 0; /* a mark left by a call that finished anyway */
-		__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
+	if (GOSYS_LIKELY(enter_fast(m, sp))) {
 		__atomic_store_n(&m->status, M_SYSCALL, __ATOMIC_RELEASE);
 		return;
 	}
@@ -571,13 +580,8 @@ void gosys__entersyscallblock(void)
 {
 	struct gosys_m *m = gosys__curm;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	if (GOSYS_LIKELY(m && m->incall == 0 &&
-			 __atomic_load_n(&m->preempt, __ATOMIC_RELAXED) == 0 &&
-			 __atomic_load_n(&m->status, __ATOMIC_RELAXED) == M_RUNNING)) {
-		SET_INCALL(m, 1);
-		m->entry_sp = sp;
+	if (GOSYS_LIKELY(enter_fast(m, sp))) {
 		SET_RETURNING(m, 1);
-		__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
 		__atomic_exchange_n(&m->status, M_BLOCKED, __ATOMIC_SEQ_CST);
 		if (GOSYS_LIKELY(__atomic_load_n(&S->nwaiting, __ATOMIC_SEQ_CST) == 0))
 			return;

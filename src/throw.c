@@ -8,10 +8,10 @@
 #include <stdarg.h>
 #include <sys/syscall.h>
 
-static void raw_write_all(const char *p, size_t n)
+void gosys__write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
-		long r = __gosys_syscall3(SYS_write, 2, (long)p, (long)n);
+		long r = __gosys_syscall3(SYS_write, fd, (long)p, (long)n);
 		if (r == -4 /* EINTR */)
 			continue;
 		if (r <= 0)
@@ -55,7 +55,7 @@ void gosys__warnv(const char *first, ...)
 		pos = append(buf, pos, sizeof buf - 1, s);
 	va_end(ap);
 	buf[pos++] = '\n';
-	raw_write_all(buf, pos);
+	gosys__write_all(2, buf, pos);
 }
 
 void gosys__warn(const char *msg)
