@@ -7,6 +7,8 @@
  * pthread_create and pthread_cancel, which are not in libc either.
  */
 #include "preload.h"
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #define NEXT(row, type) ((type)gosys__pl_next(GOSYS_PL_##row))
 #define SIGCANCEL_NR 32 /* glibc's cancellation signal, __SIGRTMIN */
@@ -233,4 +235,36 @@ pid_t gosys__pl_vfork_parent(long r)
 {
 	gosys__vfork_end();
 	return (pid_t)gosys__pl_seterr(r);
+}
+
+/* ---- the fd-kind rule ------------------------------------------------------ */
+
+#define FDK_MAX 65536
+enum { FDK_UNKNOWN = 0, FDK_LAZY = 1, FDK_BLOCK = 2 };
+static uint8_t fdkind[FDK_MAX]; /* relaxed atomics: any thread, any handler */
+
+int gosys__pl_fdblocks(int fd)
+{
+	if ((unsigned)fd >= FDK_MAX)
+		return 0;
+	uint8_t k = __atomic_load_n(&fdkind[fd], __ATOMIC_RELAXED);
+	if (GOSYS_LIKELY(k != FDK_UNKNOWN))
+		return k == FDK_BLOCK;
+	struct stat st;
+	if (__gosys_syscall2(SYS_fstat, fd, (long)&st) != 0)
+		return 0; /* not open (yet): nothing to remember */
+	k = FDK_LAZY;
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+		long fl = __gosys_syscall2(SYS_fcntl, fd, F_GETFL);
+		if (!GOSYS_IS_ERR(fl) && !(fl & O_NONBLOCK))
+			k = FDK_BLOCK;
+	}
+	__atomic_store_n(&fdkind[fd], k, __ATOMIC_RELAXED);
+	return k == FDK_BLOCK;
+}
+
+void gosys__pl_fdforget(int fd)
+{
+	if ((unsigned)fd < FDK_MAX)
+		__atomic_store_n(&fdkind[fd], FDK_UNKNOWN, __ATOMIC_RELAXED);
 }

@@ -120,6 +120,18 @@ static inline long gosys__pl_seterr(long r)
 	return r;
 }
 
+/*
+ * The fd-kind rule of read, write, readv, writev and recv*: 1 if fd is a pipe,
+ * FIFO or socket in blocking mode (I/O on it waits for a peer far more often
+ * than not, so it hands the P off at once), 0 for files, devices, non-blocking
+ * fds and anything unknown (LAZY: the monitor retakes if it lasts). Cached per
+ * fd number on first use (one raw fstat, and fcntl for the mode); close, dup2,
+ * dup3, fcntl(F_SETFL) and ioctl(FIONBIO) forget the entry. A stale entry (an
+ * fd closed behind our back, inside libc) only picks the other class.
+ */
+GOSYS_HIDDEN int gosys__pl_fdblocks(int fd);
+GOSYS_HIDDEN void gosys__pl_fdforget(int fd);
+
 /* futex operations that wait (the rule of the syscall() row). */
 static inline int gosys__pl_futex_blocks(long op)
 {

@@ -32,3 +32,11 @@ tests/preload/rows.gen.c: $(GOSYS_CALLS_DEPS)
 
 SCRIPT_TESTS += tests/preload/rows.sh tests/preload/exports.sh tests/preload/behave.sh
 EXTRA_DIST += tests/preload/rows.sh tests/preload/exports.sh tests/preload/behave.sh
+
+check_PROGRAMS += tests/preload/fdkind
+tests_preload_fdkind_SOURCES = tests/preload/fdkind.c
+tests_preload_fdkind_CPPFLAGS = $(T_PRELOAD_CPPFLAGS)
+tests_preload_fdkind_LDADD = $(LIBS)
+tests_preload_fdkind_LDFLAGS = -no-install
+SCRIPT_TESTS += tests/preload/fdkind.sh
+EXTRA_DIST += tests/preload/fdkind.sh

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Description: the fd-kind rule of the call table. Run under the preload
+ * with GOSYS_MAXPROCS=1, it prints TAP. A read that blocks on a pipe must
+ * hand the P to the waiting thread at once (a handoff, no retake); the same
+ * read after O_NONBLOCK is set returns EAGAIN; after the pipe is closed and
+ * its number reused by a regular file, reads there are LAZY again (no
+ * handoff). The counters come from gosys_schedstats, found with dlsym so the
+ * program links nothing of ours.
+ */
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gosys.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int (*stats)(struct gosys_schedstats *, size_t);
+static int pfd[2];
+static int n;
+
+static void ok(int cond, const char *what)
+{
+	printf("%sok %d - %s\n", cond ? "" : "not ", ++n, what);
+}
+
+static void *writer(void *arg)
+{
+	(void)arg;
+	/* Holds no P until the reader hands one over: with maxprocs 1 it runs
+	 * only because the reader's read handed off its P. */
+	struct timespec ts = {0, 50 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	if (write(pfd[1], "x", 1) != 1)
+		perror("write");
+	return NULL;
+}
+
+int main(void)
+{
+	stats = (int (*)(struct gosys_schedstats *, size_t))dlsym(RTLD_DEFAULT, "gosys_schedstats");
+	if (!stats) {
+		printf("1..0 # SKIP not preloaded\n");
+		return 0;
+	}
+	printf("1..4\n");
+	struct gosys_schedstats a, b;
+	if (pipe(pfd) != 0)
+		return 1;
+	pthread_t t;
+	stats(&a, sizeof a);
+	pthread_create(&t, NULL, writer, NULL);
+	char c;
+	ssize_t r = read(pfd[0], &c, 1); /* blocks until the writer runs */
+	stats(&b, sizeof b);
+	pthread_join(t, NULL);
+	ok(r == 1 && c == 'x', "the blocking pipe read got the byte");
+	ok(b.retakes == a.retakes && b.handoffs > a.handoffs,
+	   "a blocking pipe read handed its P off at once (BLOCK), no retake");
+	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	errno = 0;
+	r = read(pfd[0], &c, 1);
+	ok(r == -1 && errno == EAGAIN, "after F_SETFL O_NONBLOCK the read returns EAGAIN");
+	/* The number comes back as a regular file: the cached kind is gone. */
+	int num = pfd[0];
+	close(pfd[0]);
+	close(pfd[1]);
+	int fd = open("/dev/zero", O_RDONLY);
+	if (fd != num && fd >= 0) {
+		dup2(fd, num);
+		close(fd);
+	}
+	stats(&a, sizeof a);
+	for (int i = 0; i < 1000; i++)
+		if (read(num, &c, 1) != 1)
+			break;
+	stats(&b, sizeof b);
+	ok(b.handoffs == a.handoffs && b.parks == a.parks,
+	   "reads on the reused number (/dev/zero) are LAZY: no handoff, no park");
+	return 0;
+}
