@@ -7,6 +7,8 @@
  */
 #include "internal.h"
 #include <string.h>
+#include <fcntl.h>
+#include <errno.h>
 #include <sys/syscall.h>
 
 /*
@@ -296,12 +298,54 @@ int gosys__knobs_parse(struct gosys_knobs *k, const char *maxprocs, const char *
 }
 
 /* The value of the first "name=" in environ, or NULL; no getenv lock. */
+/*
+ * Before libc has set environ (our constructor can be reached from another
+ * runtime's start-up, as ASan's calls read and sigaction), the kernel's copy
+ * in /proc/self/environ is read instead: raw syscalls into a static buffer,
+ * used once, under init_state.
+ */
+static char proc_env[65536];
+static size_t proc_env_len;
+
+static const char *proc_env_value(const char *name, size_t n)
+{
+	if (!proc_env_len) {
+		long fd = __gosys_syscall4(SYS_openat, AT_FDCWD, (long)"/proc/self/environ",
+					   O_RDONLY | O_CLOEXEC, 0);
+		if (GOSYS_IS_ERR(fd))
+			return NULL;
+		size_t len = 0;
+		for (;;) {
+			long r = __gosys_syscall3(SYS_read, fd, (long)(proc_env + len),
+						  (long)(sizeof proc_env - 1 - len));
+			if (r == -EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			len += (size_t)r;
+			if (len == sizeof proc_env - 1)
+				break; /* an entry cut here is only looked at up to the cut */
+		}
+		__gosys_syscall1(SYS_close, fd);
+		proc_env[len] = 0;
+		proc_env_len = len ? len : 1;
+	}
+	for (size_t i = 0; i < proc_env_len;) {
+		const char *e = proc_env + i;
+		size_t l = strnlen(e, proc_env_len - i);
+		if (l > n && strncmp(e, name, n) == 0 && e[n] == '=')
+			return e + n + 1;
+		i += l + 1;
+	}
+	return NULL;
+}
+
 static const char *env_value(const char *name)
 {
 	size_t n = strlen(name);
 	char **ep = environ;
 	if (!ep)
-		return NULL;
+		return proc_env_value(name, n);
 	for (; *ep; ep++) {
 		if (strncmp(*ep, name, n) == 0 && (*ep)[n] == '=')
 			return *ep + n + 1;

@@ -59,6 +59,10 @@ int main(void)
 	stats(&b, sizeof b);
 	pthread_join(t, NULL);
 	ok(r == 1 && c == 'x', "the blocking pipe read got the byte");
+	printf("# maxprocs %d threads %d; retakes %llu -> %llu, handoffs %llu -> %llu, blocked_retakes %llu -> %llu\n", b.maxprocs, b.threads,
+	       (unsigned long long)a.retakes, (unsigned long long)b.retakes,
+	       (unsigned long long)a.handoffs, (unsigned long long)b.handoffs,
+	       (unsigned long long)a.blocked_retakes, (unsigned long long)b.blocked_retakes);
 	ok(b.retakes == a.retakes && b.handoffs > a.handoffs,
 	   "a blocking pipe read handed its P off at once (BLOCK), no retake");
 	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
