@@ -8,6 +8,7 @@
  * fails if it ended without the waiter having run.
  */
 #include "tcheck.h"
+#include <stdio.h>
 #include "test_sched_util.h"
 #include <pthread.h>
 
@@ -189,4 +190,29 @@ static Suite *sched_i2_suite(void)
 	return s;
 }
 
-T_MAIN(sched_i2_suite)
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+/* These cases are about which mechanism moves the P, and the blocked-holder
+ * one reads the kernel's state of the holder. Under valgrind every thread
+ * that waits for valgrind's own lock looks asleep in /proc, so the monitor
+ * sees "blocked" holders everywhere and the blocked-futex case hung twice in
+ * three runs. Under memcheck (make check-valgrind) the suite is skipped; the
+ * I1, edge and stress suites still run there for memory errors. */
+static Suite *sched_i2_or_skip(void)
+{
+	if (RUNNING_ON_VALGRIND) {
+		printf("1..0 # SKIP which thread looks blocked is valgrind's doing, not the kernel's\n");
+		fflush(stdout);
+		exit(0);
+	}
+	return sched_i2_suite();
+}
+
+T_MAIN(sched_i2_or_skip)
