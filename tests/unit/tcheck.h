@@ -8,6 +8,7 @@
 #define GOSYS_TCHECK_H
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* TCASE(suite, name, timeout_seconds, fn...) adds a case with its own timeout. */
@@ -17,6 +18,27 @@ static inline TCase *t_case(Suite *s, const char *name, double timeout)
 	tcase_set_timeout(tc, timeout);
 	suite_add_tcase(s, tc);
 	return tc;
+}
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+/* Under valgrind (make check-valgrind), skip the whole program with a TAP
+ * plan of 0 and the reason: for suites whose claims are about how the kernel
+ * schedules threads, which valgrind serializes. */
+static inline void t_skip_under_valgrind(const char *why)
+{
+	if (RUNNING_ON_VALGRIND) {
+		printf("1..0 # SKIP %s\n", why);
+		fflush(stdout);
+		exit(0);
+	}
 }
 
 #define T_MAIN(make_suite)                                                  \

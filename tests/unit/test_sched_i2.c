@@ -190,15 +190,6 @@ static Suite *sched_i2_suite(void)
 	return s;
 }
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 /* These cases are about which mechanism moves the P, and the blocked-holder
  * one reads the kernel's state of the holder. Under valgrind every thread
  * that waits for valgrind's own lock looks asleep in /proc, so the monitor
@@ -207,11 +198,7 @@ static Suite *sched_i2_suite(void)
  * I1, edge and stress suites still run there for memory errors. */
 static Suite *sched_i2_or_skip(void)
 {
-	if (RUNNING_ON_VALGRIND) {
-		printf("1..0 # SKIP which thread looks blocked is valgrind's doing, not the kernel's\n");
-		fflush(stdout);
-		exit(0);
-	}
+	t_skip_under_valgrind("which thread looks blocked is valgrind's doing, not the kernel's");
 	return sched_i2_suite();
 }
 

@@ -263,26 +263,13 @@ static Suite *sched_i3_suite(void)
 	return s;
 }
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 /* Fair shares and latency are statements about the kernel scheduling our
  * threads; valgrind runs one thread at a time under its own scheduler, so
  * under memcheck (make check-valgrind) the whole suite is skipped. The other
  * scheduler suites still run there for memory errors. */
 static Suite *sched_i3_or_skip(void)
 {
-	if (RUNNING_ON_VALGRIND) {
-		printf("1..0 # SKIP timing bounds are meaningless under valgrind\n");
-		fflush(stdout);
-		exit(0);
-	}
+	t_skip_under_valgrind("timing bounds are meaningless under valgrind");
 	return sched_i3_suite();
 }
 
