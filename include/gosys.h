@@ -95,6 +95,11 @@ struct gosys_schedstats {
 	uint64_t parks;		/* times an M parked waiting for a P */
 	uint64_t nop_runs;	/* times an M ran user code without a P (I1's exception) */
 	uint64_t monitor_ticks;	/* monitor wake-ups */
+	/* quota pacing (see gosys_schedstats(3)) */
+	uint64_t paces;		/* pauses made to keep the process under its CPU quota */
+	uint64_t paced_ns;	/* time spent paused, in ns */
+	int32_t pace_millicpus;	/* the pacing rate, thousandths of a CPU; 0 = off */
+	int32_t paced;		/* 1 while a pause is on */
 };
 
 GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size);

@@ -119,6 +119,7 @@ struct gosys_knobs {
 	int granularity_us;	/* granularity=US; default 1000 */
 	int updatemaxprocs;	/* updatemaxprocs=0|1; default 1 */
 	int scheddetail;	/* scheddetail=0|1; default 0 */
+	int quotapace;		/* quotapace=PCT of the cgroup quota; default 95, 0 off */
 };
 /* Filled by gosys__knobs_init(); read-only afterwards. */
 GOSYS_HIDDEN extern struct gosys_knobs gosys__knobs;
@@ -148,6 +149,8 @@ GOSYS_HIDDEN int gosys__affinity_cpus(void);
  * Raw syscalls only, no malloc: the monitor calls it.
  */
 GOSYS_HIDDEN int gosys__cgroup_cpu_limit(const char *root);
+/* The same limit, unrounded, in thousandths of a CPU (rounded up); 0 if none. */
+GOSYS_HIDDEN int gosys__cgroup_cpu_milli(const char *root);
 /* min(affinity, cgroup limit), at least 1. */
 GOSYS_HIDDEN int gosys__maxprocs_default(const char *root);
 

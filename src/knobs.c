@@ -25,7 +25,8 @@
 	X(INT, "slice", slice_ms, 10, 1, 1000)                                \
 	X(INT, "granularity", granularity_us, 1000, 10, 1000000)              \
 	X(INT, "updatemaxprocs", updatemaxprocs, 1, 0, 1)                     \
-	X(INT, "scheddetail", scheddetail, 0, 0, 1)
+	X(INT, "scheddetail", scheddetail, 0, 0, 1)                            \
+	X(INT, "quotapace", quotapace, 95, 0, 100)
 
 enum knob_kind { KIND_ENV, KIND_INT, KIND_STATS };
 

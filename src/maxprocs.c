@@ -14,7 +14,7 @@
 #define CG_PATH_MAX 4096	     /* a cgroup path or root + mount point */
 #define CG_LINE_MAX 8192	     /* longer lines are skipped */
 #define CG_READ_CAP (16 << 20)	     /* bytes read from one file, at most */
-#define CG_LIMIT_CAP (1 << 30)	     /* a ceiling above any CPU count */
+#define CG_LIMIT_CAP (1 << 30)	     /* thousandths of a CPU: above any CPU count */
 #define CG_V2_PERIOD 100000	     /* cpu.max with a quota alone */
 #define CPUSET_BYTES (8192 / 8)	     /* room for 8192 CPUs */
 
@@ -179,12 +179,21 @@ static int parse_int64(const char *s, size_t n, int64_t *out)
 	return 0;
 }
 
-/* ceil(quota / period), or 0 (no limit) unless both are positive. */
-static int ceil_limit(int64_t quota, int64_t period)
+/* ceil(1000 * quota / period), the limit in thousandths of a CPU, or 0 (no
+ * limit) unless both are positive. */
+static int milli_limit(int64_t quota, int64_t period)
 {
 	if (quota <= 0 || period <= 0)
 		return 0;
-	int64_t n = quota / period + (quota % period != 0);
+	if (quota / period >= CG_LIMIT_CAP / 1000)
+		return CG_LIMIT_CAP;
+	if (period > INT64_MAX / 1000) { /* garbage-sized: keep the product in range */
+		quota /= 1000;
+		period /= 1000;
+		if (quota == 0)
+			return 1;
+	}
+	int64_t n = quota / period * 1000 + (quota % period * 1000 + period - 1) / period;
 	return n > CG_LIMIT_CAP ? CG_LIMIT_CAP : (int)n;
 }
 
@@ -237,7 +246,7 @@ static int level_limit(int dirfd, enum cg_version ver)
 		int okq, okp;
 		int64_t q = file_int(dirfd, "cpu.cfs_quota_us", &okq);
 		int64_t p = file_int(dirfd, "cpu.cfs_period_us", &okp);
-		return okq && okp ? ceil_limit(q, p) : 0;
+		return okq && okp ? milli_limit(q, p) : 0;
 	}
 	/* cgroup v2 cpu.max: "max [P]", "Q P" or "Q". */
 	char buf[64];
@@ -255,7 +264,7 @@ static int level_limit(int dirfd, enum cg_version ver)
 		return 0;
 	if (sp && parse_int64(sp + 1, (size_t)(buf + n - sp - 1), &p) < 0)
 		return 0;
-	return ceil_limit(q, p);
+	return milli_limit(q, p);
 }
 
 /*
@@ -442,7 +451,7 @@ static int mount_limit(char *line, size_t n, const char *root, const struct cg_s
 	return walk_limit(root, f[4], fn[4], rel, reln, ver);
 }
 
-int gosys__cgroup_cpu_limit(const char *root)
+int gosys__cgroup_cpu_milli(const char *root)
 {
 	/* About 20 KB of stack; the monitor's stack is far larger. */
 	struct lines r;
@@ -462,6 +471,12 @@ int gosys__cgroup_cpu_limit(const char *root)
 		lim = tighter(lim, mount_limit(line, n, root, &cg));
 	close_fd(r.fd);
 	return lim;
+}
+
+int gosys__cgroup_cpu_limit(const char *root)
+{
+	int milli = gosys__cgroup_cpu_milli(root);
+	return milli / 1000 + (milli % 1000 != 0);
 }
 
 int gosys__maxprocs_default(const char *root)

@@ -170,7 +170,7 @@ GOSYS_API int gosys_maxprocs(int n)
 		__atomic_store_n(&S->explicit_maxprocs, 1, __ATOMIC_RELAXED);
 		gosys__set_maxprocs_locked(n, gosys_nanotime(), wake, &nwake,
 					   GOSYS_MAXPROCS_LIMIT);
-		gosys__sysmon_wake_locked(0);
+		gosys__sysmon_wake_locked(0, 1);
 	}
 	gosys_unlock(&S->lock);
 	if (m)
@@ -213,6 +213,10 @@ GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size)
 	s.parks = S->parks;
 	s.nop_runs = S->nop_runs;
 	s.monitor_ticks = S->monitor_ticks;
+	s.paces = S->paces;
+	s.paced_ns = S->paced_ns + (S->paced ? gosys_nanotime() - S->pace_since : 0);
+	s.pace_millicpus = S->pace_milli;
+	s.paced = (int32_t)S->paced;
 	gosys_unlock(&S->lock);
 	if (m)
 		SET_INCALL(m, incall);

@@ -125,6 +125,13 @@ struct gosys_sched {
 	uint32_t sysmon_kick;	/* an M queued: look again soon; lock */
 	struct gosys_note sysmonnote;
 	int32_t sysmon_tid;	/* lock */
+	/* Quota pacing (sysmon.c). While paced, no P goes to anyone: releases
+	 * put Ps on the idle list, getp queues, holders are asked to yield. */
+	uint32_t paced;		/* the monitor (under lock); atomic loads ok */
+	int32_t pace_milli;	/* pacing rate, thousandths of a CPU, 0 = off; lock */
+	uint64_t paces;		/* pauses begun; lock */
+	int64_t paced_ns;	/* time paused, finished pauses; lock */
+	int64_t pace_since;	/* start of the current pause; lock */
 	/* Counters; lock. */
 	uint64_t handoffs, retakes, blocked_retakes, preempts, async_preempts, parks,
 		nop_runs, monitor_ticks;
@@ -170,7 +177,12 @@ GOSYS_HIDDEN void gosys__set_maxprocs_locked(int n, int64_t now, struct gosys_m 
 GOSYS_HIDDEN int64_t gosys__thread_cpu(int tid);
 
 /* sysmon.c */
-GOSYS_HIDDEN void gosys__sysmon_wake_locked(int start_if_needed);
+/* Tests only: a pacing rate (thousandths of a CPU) used instead of the
+ * cgroup's, read when the monitor starts and at each refresh; 0 = off. */
+GOSYS_HIDDEN extern int32_t gosys__pace_test_milli;
+/* Starts the monitor (start_if_needed) or wakes it from a deep sleep; on a
+ * tick, only when urgent (a holder sits in a lazy call). */
+GOSYS_HIDDEN void gosys__sysmon_wake_locked(int start_if_needed, int urgent);
 GOSYS_HIDDEN void gosys__sysmon_forget(void); /* fork child */
 GOSYS_HIDDEN void gosys__preempt_install(void);
 /* Asks m (thread tid) to yield by signal; one signal in flight at most. */

@@ -27,6 +27,19 @@
 
 static int64_t sysmon_delay;	/* the monitor's current tick; lock */
 
+/* Quota pacing's bucket; the monitor only (and the fork child's reset). */
+static int64_t pace_tokens;	/* CPU ns the process may still use */
+static int64_t pace_wall;	/* wall clock at the last fill; 0 = start over */
+static int64_t pace_cpu;	/* the process's CPU clock then */
+
+#define PACE_DEPTH_NS 1000000	/* bucket depth: 1 ms of CPU per CPU of the rate */
+#define PACE_POLL_NS 10000000	/* the longest step interval while pacing is on */
+#define PACE_STEP_NS 100000	/* the shortest: the bucket may overdraw by this */
+
+/* Set by unit tests before the monitor starts: a pacing rate in thousandths
+ * of a CPU that replaces the cgroup's; 0 = read the cgroup. */
+int32_t gosys__pace_test_milli;
+
 GOSYS_HIDDEN int *gosys__bypass_addr(void);
 GOSYS_HIDDEN int gosys__preempt_signal_taken(void);
 
@@ -90,17 +103,26 @@ static void sysmon_start_locked(void)
 #endif
 }
 
-void gosys__sysmon_wake_locked(int start_if_needed)
+void gosys__sysmon_wake_locked(int start_if_needed, int urgent)
 {
 	if (!S->sysmon_started) {
 		if (start_if_needed)
 			sysmon_start_locked();
 		return;
 	}
-	S->sysmon_kick = 1;
-	/* Asleep deeply, or on a long tick: look now. On a short tick it will look
+	/* Back to the shortest tick only out of a deep sleep, or when the caller
+	 * is not a waiter (maxprocs changed). A program that hands Ps around all
+	 * the time (yields, slices) queues a waiter at every handoff; resetting
+	 * the tick at each of those parks kept the monitor at 20 us, a tenth of a
+	 * CPU, for nothing. On a tick it backs off while it takes nothing, as
+	 * Go's sysmon does. */
+	if (sysmon_delay > TICK_MAX_NS || !start_if_needed)
+		S->sysmon_kick = 1;
+	/* Asleep deeply: look now. On a tick, look now only for something a
+	 * look can take (a holder in a lazy call, counted as sighted once by
+	 * the queueing M) and only on a long tick: on a short one it looks
 	 * within 20 us anyway, and a futex wake would cost more than it saves. */
-	if (S->sysmonwait && (S->nwaiting <= 1 || sysmon_delay > TICK_MIN_NS)) {
+	if (S->sysmonwait && (sysmon_delay > TICK_MAX_NS || (urgent && sysmon_delay > TICK_MIN_NS))) {
 		S->sysmonwait = 0;
 		gosys_notewakeup(&S->sysmonnote);
 	}
@@ -110,6 +132,9 @@ void gosys__sysmon_forget(void)
 {
 	S->sysmon_started = 0;
 	S->sysmonwait = 0;
+	S->paced = 0;
+	S->pace_milli = 0;
+	pace_wall = 0;
 	S->sysmon_kick = 0;
 	S->sysmon_tid = 0;
 	gosys_noteclear(&S->sysmonnote);
@@ -325,23 +350,164 @@ static int retake(void)
 	return n;
 }
 
-/* Re-reads the CPU limit (at most once a second) unless maxprocs is explicit. */
-static void refresh_maxprocs(int64_t *last)
+/*
+ * Re-reads the CPU limit, at most once a second: it sets maxprocs (unless
+ * that was set explicitly or updatemaxprocs=0) and the pacing rate
+ * (quotapace percent of the quota, when the quota is below the CPUs the
+ * affinity mask allows; 0 otherwise).
+ */
+static void refresh_limits(int64_t *last, int force)
 {
 	int64_t now = gosys_nanotime();
-	if (now - *last < REFRESH_NS || !gosys__knobs.updatemaxprocs ||
-	    __atomic_load_n(&S->explicit_maxprocs, __ATOMIC_RELAXED))
+	if (!force && now - *last < REFRESH_NS)
 		return;
 	*last = now;
-	int n = gosys__maxprocs_default("");
+	int aff = gosys__affinity_cpus();
+	int32_t test = __atomic_load_n(&gosys__pace_test_milli, __ATOMIC_RELAXED);
+	int milli = test > 0 ? test : gosys__cgroup_cpu_milli("");
+	int n = milli > 0 ? milli / 1000 + (milli % 1000 != 0) : aff;
+	if (n > aff)
+		n = aff;
+	if (n < 1)
+		n = 1;
+	int pace = 0;
+	if (gosys__knobs.quotapace > 0 && milli > 0 && (test > 0 || milli < aff * 1000))
+		pace = (int)((int64_t)milli * gosys__knobs.quotapace / 100);
 	struct gosys_m *wake[GOSYS_MAXPROCS_LIMIT / 4];
 	int nwake = 0;
 	gosys_lock(&S->lock);
-	if (!S->explicit_maxprocs && n != S->maxprocs)
+	S->pace_milli = pace;
+	if (gosys__knobs.updatemaxprocs && !S->explicit_maxprocs && test <= 0 &&
+	    n != S->maxprocs)
 		gosys__set_maxprocs_locked(n, now, wake, &nwake, (int)GOSYS_ARRAY_SIZE(wake));
 	gosys_unlock(&S->lock);
 	for (int i = 0; i < nwake; i++)
 		gosys_notewakeup(&wake[i]->park), __atomic_sub_fetch(&wake[i]->wakepending, 1, __ATOMIC_RELEASE);
+}
+
+/* ---- quota pacing -------------------------------------------------------- */
+
+static int64_t process_cpu(void)
+{
+	struct timespec ts;
+	if (__gosys_syscall2(SYS_clock_gettime, CLOCK_PROCESS_CPUTIME_ID, (long)&ts) != 0)
+		return -1;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Stop: every holder is asked to yield (by signal too, at once), every P
+ * parked on a call goes to the idle list, and nothing leaves it. */
+static void pace_stop(int64_t now)
+{
+	struct { struct gosys_m *m; int tid; } sig[64];
+	int nsig = 0;
+	int64_t slice = (int64_t)gosys__knobs.slice_ms * 1000000;
+	gosys_lock(&S->lock);
+	S->paced = 1;
+	S->paces++;
+	S->pace_since = now;
+	for (int i = 0; i < GOSYS_MAXPROCS_LIMIT; i++) {
+		struct gosys_p *p = &gosys__allp[i];
+		struct gosys_m *m = p->m;
+		if (__atomic_load_n(&p->status, __ATOMIC_RELAXED) != P_RUNNING || !m)
+			continue;
+		uint32_t st = __atomic_load_n(&m->status, __ATOMIC_ACQUIRE);
+		if (st == M_SYSCALL || st == M_BLOCKED) {
+			if (gosys__steal_locked(p, m, st, M_BLOCKED)) {
+				if (st == M_SYSCALL)
+					S->retakes++;
+				gosys__releasep_locked(p, now); /* paced: to the idle list */
+			}
+		} else if (st == M_RUNNING) {
+			__atomic_or_fetch(&m->preempt, PREEMPT_SLICE, __ATOMIC_RELEASE);
+			p->preempt_when = now - slice;
+			p->preempt_tick = __atomic_load_n(&m->tick, __ATOMIC_RELAXED);
+			if (gosys__knobs.asyncpreempt && !__atomic_load_n(&m->incall, __ATOMIC_RELAXED) &&
+			    nsig < 64) {
+				sig[nsig].m = m;
+				sig[nsig++].tid = m->tid;
+			}
+		}
+	}
+	gosys_unlock(&S->lock);
+	for (int i = 0; i < nsig; i++)
+		gosys__send_preempt(sig[i].m, sig[i].tid);
+}
+
+/* Go on: idle Ps go to the waiters, in I3's order. */
+static void pace_go(int64_t now)
+{
+	struct gosys_m *wake[64];
+	int nwake = 0;
+	gosys_lock(&S->lock);
+	if (S->paced) {
+		S->paced = 0;
+		S->paced_ns += now - S->pace_since;
+	}
+	while (S->nwaiting && S->pidle && nwake < 64) {
+		struct gosys_m *w = gosys__releasep_locked(gosys__pidle_get_locked(), now);
+		if (w)
+			wake[nwake++] = w;
+	}
+	gosys_unlock(&S->lock);
+	for (int i = 0; i < nwake; i++)
+		gosys_notewakeup(&wake[i]->park), __atomic_sub_fetch(&wake[i]->wakepending, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * One pacing step: fills the bucket at the pacing rate for the wall time
+ * since the last step, drains it by the CPU the whole process used, stops
+ * when it is empty and goes on when it is half full again. Returns how long
+ * the monitor may sleep before the next step, or -1 when pacing is off.
+ */
+static int64_t pace(void)
+{
+	int64_t rate = __atomic_load_n(&S->pace_milli, __ATOMIC_RELAXED);
+	if (rate <= 0) {
+		if (__atomic_load_n(&S->paced, __ATOMIC_RELAXED))
+			pace_go(gosys_nanotime());
+		pace_wall = 0;
+		return -1;
+	}
+	int64_t now = gosys_nanotime(), cpu = process_cpu();
+	int64_t depth = PACE_DEPTH_NS * rate / 1000;
+	if (cpu < 0)
+		return -1;
+	if (pace_wall == 0 || now - pace_wall > REFRESH_NS) {
+		/* Start over (also after a long sleep: the bucket is full anyway). */
+		pace_tokens = depth;
+		pace_wall = now;
+		pace_cpu = cpu;
+		return TICK_MIN_NS;
+	}
+	int64_t dwall = now - pace_wall, dcpu = cpu - pace_cpu;
+	pace_tokens += dwall * rate / 1000 - dcpu;
+	/* The bucket drains this fast (thousandths of a CPU) while it runs. */
+	int64_t burn = dwall > 0 ? dcpu * 1000 / dwall - rate : 0;
+	pace_wall = now;
+	pace_cpu = cpu;
+	if (pace_tokens > depth)
+		pace_tokens = depth;
+	int paced = (int)__atomic_load_n(&S->paced, __ATOMIC_RELAXED), paced_before = paced;
+	if (!paced && pace_tokens < 0) {
+		pace_stop(now);
+		paced = 1;
+	} else if (paced && pace_tokens >= depth / 2) {
+		pace_go(now);
+		paced = 0;
+	}
+	int64_t next;
+	if (paced) /* refilled to half at the pacing rate */
+		next = (depth / 2 - pace_tokens) * 1000 / rate;
+	else if (paced_before) /* burn was measured across the pause: look soon */
+		next = PACE_STEP_NS;
+	else /* empty at the rate it drained since the last step */
+		next = burn > 0 ? pace_tokens * 1000 / burn : PACE_POLL_NS;
+	if (next < PACE_STEP_NS)
+		next = PACE_STEP_NS;
+	if (next > PACE_POLL_NS)
+		next = PACE_POLL_NS;
+	return next;
 }
 
 static int sysmon_main(void *arg)
@@ -364,16 +530,26 @@ static int sysmon_main(void *arg)
 	int64_t delay = TICK_MIN_NS, last_refresh = gosys_nanotime();
 	int idle = 0;
 	int look_now = 1; /* started by an M that just queued: look at once */
+	int nobody_waited = 0; /* nobody waited at the last look */
+	refresh_limits(&last_refresh, 1);
 	for (;;) {
-		int refresh = gosys__knobs.updatemaxprocs &&
-			      !__atomic_load_n(&S->explicit_maxprocs, __ATOMIC_RELAXED);
+		/* The limits are re-read once a second while either use them. */
+		int refresh = gosys__knobs.quotapace > 0 ||
+			      (gosys__knobs.updatemaxprocs &&
+			       !__atomic_load_n(&S->explicit_maxprocs, __ATOMIC_RELAXED));
+		int64_t pace_next = pace();
 		gosys_lock(&S->lock);
 		if (S->sysmon_kick) {
 			S->sysmon_kick = 0;
 			delay = TICK_MIN_NS;
 			idle = 0;
 		}
-		int deep = S->nwaiting == 0;
+		/* Deep sleep after two looks in a row with nobody waiting: a yield
+		 * empties the heap for the instant between handing its P over and
+		 * queueing itself, and a deep sleep taken then is undone (with a
+		 * wake-up and the shortest tick) at once. */
+		int deep = S->nwaiting == 0 && nobody_waited;
+		nobody_waited = S->nwaiting == 0;
 		if (!deep && look_now) {
 			/* Woken out of a deep sleep by an M that queued: its holders'
 			 * calls were sighted once already; a timed 20 us sleep here
@@ -383,17 +559,19 @@ static int sysmon_main(void *arg)
 			gosys_unlock(&S->lock);
 		} else {
 			look_now = 0;
+			int64_t ns = deep ? (refresh ? REFRESH_NS : -1) : delay;
+			if (pace_next > 0 && (ns < 0 || pace_next < ns))
+				ns = pace_next; /* pacing's next step is due first */
 			sysmon_delay = deep ? TICK_MAX_NS * 1000 : delay;
 			gosys_noteclear(&S->sysmonnote);
 			S->sysmonwait = 1;
 			gosys_unlock(&S->lock);
-			int woke = gosys_notetsleep(&S->sysmonnote,
-						    deep ? (refresh ? REFRESH_NS : -1) : delay);
+			int woke = gosys_notetsleep(&S->sysmonnote, ns);
 			gosys_lock(&S->lock);
 			S->sysmonwait = 0;
 			gosys_unlock(&S->lock);
 			if (refresh)
-				refresh_maxprocs(&last_refresh);
+				refresh_limits(&last_refresh, 0);
 			if (deep) {
 				if (woke) {
 					delay = TICK_MIN_NS;

@@ -27,6 +27,12 @@ tests_unit_test_sched_edge_CFLAGS = $(T_UNIT_CFLAGS)
 tests_unit_test_sched_edge_LDADD = $(T_UNIT_LDADD)
 UNIT_TESTS += tests/unit/test_sched_edge
 
+check_PROGRAMS += tests/unit/test_sched_pace
+tests_unit_test_sched_pace_SOURCES = tests/unit/test_sched_pace.c $(T_SCHED_HDRS)
+tests_unit_test_sched_pace_CFLAGS = $(T_UNIT_CFLAGS)
+tests_unit_test_sched_pace_LDADD = $(T_UNIT_LDADD)
+UNIT_TESTS += tests/unit/test_sched_pace
+
 # The stress program: no check framework, exits non-zero on a violation.
 check_PROGRAMS += tests/stress/stress
 tests_stress_stress_SOURCES = tests/stress/stress.c tests/unit/test_sched_util.h

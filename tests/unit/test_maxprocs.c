@@ -169,17 +169,33 @@ START_TEST(v1_only)
 	v1_limit(V1 "/a", -1, 100000);
 	static const struct {
 		long long quota, period;
-		int want;
+		int want, milli;
 	} cases[] = {
-		{150000, 100000, 2}, {50000, 100000, 1},   {100000, 100000, 1},
-		{200001, 100000, 3}, {100000, 33333, 4},   {1000, 1000, 1},
-		{-1, 100000, 0},     {0, 100000, 0},	   {150000, 0, 0},
-		{150000, -5, 0},     {800000, 100000, 8}, {9000000000000LL, 1000, 1 << 30},
+		{150000, 100000, 2, 1500},
+		{50000, 100000, 1, 500},
+		{100000, 100000, 1, 1000},
+		{200001, 100000, 3, 2001},
+		{100000, 33333, 4, 3001},
+		{1000, 1000, 1, 1000},
+		{33333, 100000, 1, 334},
+		{1, 1000000, 1, 1},
+		{-1, 100000, 0, 0},
+		{0, 100000, 0, 0},
+		{150000, 0, 0, 0},
+		{150000, -5, 0, 0},
+		{800000, 100000, 8, 8000},
+		{9000000000000LL, 1000, (1 << 30) / 1000 + 1, 1 << 30},
+		/* periods too big for the product quota * 1000 */
+		{9000000000000000000LL, 9000000000000000000LL, 1, 1000},
+		{5, 9000000000000000000LL, 1, 1},
 	};
 	for (size_t i = 0; i < GOSYS_ARRAY_SIZE(cases); i++) {
 		v1_limit(V1 "/a/b", cases[i].quota, cases[i].period);
 		ck_assert_msg(limit() == cases[i].want, "%lld/%lld: %d, want %d",
 			      cases[i].quota, cases[i].period, limit(), cases[i].want);
+		int milli = gosys__cgroup_cpu_milli(root);
+		ck_assert_msg(milli == cases[i].milli, "%lld/%lld: %d thousandths, want %d",
+			      cases[i].quota, cases[i].period, milli, cases[i].milli);
 	}
 	tree_free();
 }

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Description: quota pacing. With a CPU quota the monitor keeps the whole
+ * process at quotapace percent of it (default 95), so the kernel's CFS
+ * bandwidth control never has to throttle it. The quota here is the tests'
+ * override (gosys__pace_test_milli), so the cases run without a cgroup; the
+ * real cgroup is the cgroup demo's business (bench/b_cgroup).
+ *
+ * Cases: a half-CPU quota holds two compute-bound threads at 47.5% of a CPU
+ * between them, pausing many times, and every thread still finishes and
+ * every P comes back; quotapace=0 turns it off (the same threads then use a
+ * whole CPU). Behavioural bounds with wide margins, not speed measurements.
+ */
+#include "tcheck.h"
+#include "test_sched_util.h"
+#include "sched_internal.h"
+#include <pthread.h>
+#include <time.h>
+
+#define RUN_NS (1500 * T_MS)
+
+static int64_t stop_at;
+static int32_t with_entries;
+
+static void *burner(void *arg)
+{
+	(void)arg;
+	t_admit();
+	while (t_now() < stop_at) {
+		t_spin_ns(100 * T_US);
+		if (with_entries)
+			gosys_gosched();
+	}
+	return NULL;
+}
+
+static int64_t process_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * T_SEC + ts.tv_nsec;
+}
+
+/* Two burners for RUN_NS with maxprocs 1; returns the process's CPU use in
+ * thousandths of a CPU over the run, and the stats after it. */
+static int64_t burn(struct gosys_schedstats *after)
+{
+	pthread_t t[2];
+	gosys_maxprocs(1);
+	int64_t cpu0 = process_cpu_ns(), wall0 = t_now();
+	stop_at = wall0 + RUN_NS;
+	gosys_entersyscallblock();
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, burner, NULL), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	gosys_exitsyscall();
+	int64_t use = (process_cpu_ns() - cpu0) * 1000 / (t_now() - wall0);
+	*after = t_stats();
+	t_stats_print("after", after);
+	fprintf(stderr, "# the process used %.3f CPUs\n", use / 1000.0);
+	return use;
+}
+
+static void check_paced(void)
+{
+	gosys__pace_test_milli = 500; /* a quota of half a CPU */
+	struct gosys_schedstats st;
+	int64_t use = burn(&st);
+	ck_assert_int_eq(st.pace_millicpus, 500 * gosys__knobs.quotapace / 100);
+	/* 0.475 CPUs wanted; a whole one without pacing. */
+	ck_assert_msg(use >= 350 && use <= 560, "used %.3f CPUs, want about 0.475",
+		      use / 1000.0);
+	ck_assert_msg(st.paces >= 20, "only %llu pauses", (unsigned long long)st.paces);
+	ck_assert_msg(st.paced_ns >= (uint64_t)(RUN_NS / 4),
+		      "paused only %.1f ms of %.1f", st.paced_ns / 1e6, RUN_NS / 1e6);
+	ck_assert(t_snapshot_ok(&st));
+	/* We got the P back, nobody is left waiting, and the next pause ends. */
+	ck_assert_int_eq(st.waiting, 0);
+	ck_assert_int_eq(st.running, 1);
+}
+
+START_TEST(pace_async)
+{
+	with_entries = 0; /* pauses reach the burners by signal */
+	check_paced();
+}
+END_TEST
+
+START_TEST(pace_entries)
+{
+	gosys__knobs.asyncpreempt = 0; /* pauses reach the burners at their entries */
+	with_entries = 1;
+	check_paced();
+}
+END_TEST
+
+START_TEST(pace_off)
+{
+	gosys__knobs.quotapace = 0;
+	gosys__pace_test_milli = 500;
+	with_entries = 1;
+	struct gosys_schedstats st;
+	int64_t use = burn(&st);
+	ck_assert_int_eq(st.pace_millicpus, 0);
+	ck_assert_int_eq(st.paces, 0);
+	ck_assert_msg(use >= 700, "used %.3f CPUs with pacing off, want about 1", use / 1000.0);
+}
+END_TEST
+
+static Suite *pace_suite(void)
+{
+	Suite *s = suite_create("sched_pace");
+	tcase_add_test(t_case(s, "pace_async", 30), pace_async);
+	tcase_add_test(t_case(s, "pace_entries", 30), pace_entries);
+	tcase_add_test(t_case(s, "pace_off", 30), pace_off);
+	return s;
+}
+
+T_MAIN(pace_suite)
