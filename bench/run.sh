@@ -52,7 +52,7 @@ run pair 60 b_pair
 run handoff 60 b_handoff
 run retake 90 b_retake
 run threads 150 b_threads
-run preload 85 b_preload loops
+run preload 150 b_preload loops
 run pool 85 b_preload pool
 run cgroup 75 b_cgroup
 # b_cgroup removes its group; if it was killed, do it here.

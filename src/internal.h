@@ -132,6 +132,9 @@ GOSYS_HIDDEN void gosys__knobs_defaults(struct gosys_knobs *k);
  */
 GOSYS_HIDDEN int gosys__knobs_parse(struct gosys_knobs *k, const char *maxprocs,
 				    const char *debug, int warnfd);
+/* One variable's value as the knobs read it: from environ, or from
+ * /proc/self/environ while environ is NULL (exposed for tests). */
+GOSYS_HIDDEN const char *gosys__knobs_env_value(const char *name);
 /* Reads the environment once (environ, no getenv lock), warnings to fd 2. */
 GOSYS_HIDDEN void gosys__knobs_init(void);
 

@@ -354,6 +354,11 @@ static const char *env_value(const char *name)
 	return NULL;
 }
 
+const char *gosys__knobs_env_value(const char *name)
+{
+	return env_value(name);
+}
+
 void gosys__knobs_init(void)
 {
 	uint32_t st = __atomic_load_n(&init_state, __ATOMIC_ACQUIRE);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -602,6 +603,28 @@ START_TEST(init_null_environ)
 }
 END_TEST
 
+/* Before libc sets environ the knobs come from /proc/self/environ, the
+ * environment this process was started with: PATH is in it, unchanged. */
+START_TEST(env_fallback)
+{
+	const char *path = getenv("PATH");
+	ck_assert_ptr_nonnull(path);
+	char want[4096];
+	snprintf(want, sizeof want, "%s", path);
+	ck_assert_str_eq(gosys__knobs_env_value("PATH"), want);
+	char **saved = environ;
+	environ = NULL;
+	const char *got = gosys__knobs_env_value("PATH");
+	const char *prefix = gosys__knobs_env_value("PAT");
+	const char *none = gosys__knobs_env_value("GOSYS_NO_SUCH_VARIABLE_ANYWHERE");
+	environ = saved;
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got, want);
+	ck_assert_ptr_null(prefix);
+	ck_assert_ptr_null(none);
+}
+END_TEST
+
 static Suite *knobs_suite(void)
 {
 	Suite *s = suite_create("knobs");
@@ -619,6 +642,7 @@ static Suite *knobs_suite(void)
 	tcase_add_test(tc, init_once);
 	tcase_add_test(tc, init_empty_env);
 	tcase_add_test(tc, init_null_environ);
+	tcase_add_test(tc, env_fallback);
 	return s;
 }
 
