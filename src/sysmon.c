@@ -110,19 +110,22 @@ void gosys__sysmon_wake_locked(int start_if_needed, int urgent)
 			sysmon_start_locked();
 		return;
 	}
-	/* Back to the shortest tick only out of a deep sleep, or when the caller
-	 * is not a waiter (maxprocs changed). A program that hands Ps around all
-	 * the time (yields, slices) queues a waiter at every handoff; resetting
-	 * the tick at each of those parks kept the monitor at 20 us, a tenth of a
-	 * CPU, for nothing. On a tick it backs off while it takes nothing, as
-	 * Go's sysmon does. */
-	if (sysmon_delay > TICK_MAX_NS || !start_if_needed)
+	/* Back to the shortest tick out of a deep sleep, when the caller is not
+	 * a waiter (maxprocs changed), or when the first waiter finds a holder
+	 * in a lazy call (a retake is due in two looks). A program that hands Ps
+	 * around all the time (yields, slices) queues a waiter at every handoff
+	 * with every holder in user code; resetting the tick at each of those
+	 * parks kept the monitor at 20 us, a tenth of a CPU, for nothing. On a
+	 * tick it backs off while it takes nothing, as Go's sysmon does. */
+	if (sysmon_delay > TICK_MAX_NS || !start_if_needed || (urgent && S->nwaiting <= 1))
 		S->sysmon_kick = 1;
 	/* Asleep deeply: look now. On a tick, look now only for something a
 	 * look can take (a holder in a lazy call, counted as sighted once by
-	 * the queueing M) and only on a long tick: on a short one it looks
-	 * within 20 us anyway, and a futex wake would cost more than it saves. */
-	if (S->sysmonwait && (sysmon_delay > TICK_MAX_NS || (urgent && sysmon_delay > TICK_MIN_NS))) {
+	 * the queueing M): on a long tick, or for the first waiter, for whom
+	 * the 20 us timed sleep may take 50 us to 1 ms on a VM's timers. */
+	if (S->sysmonwait &&
+	    (sysmon_delay > TICK_MAX_NS ||
+	     (urgent && (S->nwaiting <= 1 || sysmon_delay > TICK_MIN_NS)))) {
 		S->sysmonwait = 0;
 		gosys_notewakeup(&S->sysmonnote);
 	}
@@ -530,7 +533,6 @@ static int sysmon_main(void *arg)
 	int64_t delay = TICK_MIN_NS, last_refresh = gosys_nanotime();
 	int idle = 0;
 	int look_now = 1; /* started by an M that just queued: look at once */
-	int nobody_waited = 0; /* nobody waited at the last look */
 	refresh_limits(&last_refresh, 1);
 	for (;;) {
 		/* The limits are re-read once a second while either use them. */
@@ -544,12 +546,7 @@ static int sysmon_main(void *arg)
 			delay = TICK_MIN_NS;
 			idle = 0;
 		}
-		/* Deep sleep after two looks in a row with nobody waiting: a yield
-		 * empties the heap for the instant between handing its P over and
-		 * queueing itself, and a deep sleep taken then is undone (with a
-		 * wake-up and the shortest tick) at once. */
-		int deep = S->nwaiting == 0 && nobody_waited;
-		nobody_waited = S->nwaiting == 0;
+		int deep = S->nwaiting == 0;
 		if (!deep && look_now) {
 			/* Woken out of a deep sleep by an M that queued: its holders'
 			 * calls were sighted once already; a timed 20 us sleep here
