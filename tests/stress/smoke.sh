@@ -7,7 +7,7 @@ if [ ! -x "$prog" ]; then
 	echo "not ok 1 - stress smoke: $prog not built"
 	exit 0
 fi
-if STRESS_SECONDS=5 timeout 120 "$prog"; then
+if STRESS_SECONDS=5 timeout -k 10 120 "$prog"; then
 	echo "ok 1 - stress smoke (5 s)"
 else
 	echo "not ok 1 - stress smoke (5 s): exit $?"
