@@ -5,7 +5,7 @@
 # 1. A hard wall-clock limit. Each test runs under timeout(1), which signals
 #    the test's whole process group, so a hung test or a daemon it left
 #    behind ends as an ERROR line in its log instead of a stuck CI. The limit
-#    is GOSYS_TEST_TIMEOUT seconds (default 600; check's per-case timeouts
+#    is GOSYS_TEST_TIMEOUT seconds (default 300; check's per-case timeouts
 #    are far shorter, this is the net under them).
 # 2. Tests whose pass/fail depends on latency (the scheduler's I1-I3 suites)
 #    run alone: they take an exclusive lock on the build tree, every other
@@ -14,7 +14,7 @@
 #    talks about. flock -o keeps the lock in flock itself, not in the test's
 #    children, so nothing a test leaves running can hold the lock; -w bounds
 #    the wait.
-limit=${GOSYS_TEST_TIMEOUT:-600}
+limit=${GOSYS_TEST_TIMEOUT:-300}
 lock="${GOSYS_BUILDDIR:-.}/.test-lock"
 mode=-s
 name=
