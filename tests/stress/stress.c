@@ -3,12 +3,14 @@
  * stress.c - a random mix against the scheduler for STRESS_SECONDS (default
  * 120): lazy and eager calls, gosched, compute, maxprocs changes, threads
  * that come and go (exiting in user code or inside a call), and fork
- * (STRESS_THREADS, STRESS_SEED, STRESS_FORK_EVERY, STRESS_ASYNC=1). It
+ * (STRESS_THREADS, STRESS_SEED, STRESS_FORK_EVERY, STRESS_ASYNC=1, and
+ * STRESS_PACE=M: quota pacing at M thousandths of a CPU throughout). It
  * checks I1 throughout (its own count of threads in user code against the
  * settled maxprocs, and every snapshot's books) and exits non-zero on any
  * violation or if nothing makes progress for 30 s. Not a benchmark.
  */
 #include "test_sched_util.h"
+#include "sched_internal.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -178,8 +180,11 @@ int main(void)
 	 * STRESS_ASYNC=1, which turns it on and checks only the snapshots. */
 	int async = env_long("STRESS_ASYNC", 0) == 1;
 	gosys__knobs.asyncpreempt = async;
-	fprintf(stderr, "stress: %ld s, %ld threads, seed %llu, async preemption %s\n", seconds,
-		nthreads, (unsigned long long)seed, async ? "on" : "off");
+	/* Before the monitor starts: it reads the rate when it does. */
+	gosys__pace_test_milli = (int32_t)env_long("STRESS_PACE", 0);
+	fprintf(stderr, "stress: %ld s, %ld threads, seed %llu, async preemption %s, pacing %d\n",
+		seconds, nthreads, (unsigned long long)seed, async ? "on" : "off",
+		(int)gosys__pace_test_milli);
 	run.limit = gosys_maxprocs(0);
 	uint64_t nop0 = t_stats().nop_runs;
 	int target = run.limit, changes = 0, hang = 0;
@@ -255,7 +260,13 @@ int main(void)
 			run.violations, (unsigned long long)nops,
 			async ? "not judged (threads parked by the signal still count)"
 			      : running_bad ? "not excused" : "excused (I1's exception)");
-	int fail = running_bad || bad_snapshots || fork_failures || leftover || hang;
+	/* A paced run must have paused, or it tested nothing of pacing. */
+	int unpaced = gosys__pace_test_milli > 0 && st.paces == 0;
+	if (gosys__pace_test_milli > 0)
+		fprintf(stderr, "stress: %llu pauses, %.1f ms paused, rate %d thousandths%s\n",
+			(unsigned long long)st.paces, st.paced_ns / 1e6, st.pace_millicpus,
+			unpaced ? ": NO PAUSE" : "");
+	int fail = running_bad || bad_snapshots || fork_failures || leftover || hang || unpaced;
 	fprintf(stderr, "stress: %s\n", fail ? "FAIL" : "ok");
 	return fail ? 1 : 0;
 }
