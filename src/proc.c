@@ -94,6 +94,18 @@ __attribute__((constructor(101))) void gosys__init(void)
 	gosys__wirep_locked(gosys__pidle_get_locked(), m, gosys_nanotime());
 	m->status = M_RUNNING;
 	m_publish(m);
+	/* Under a CPU quota below the CPUs allowed, the monitor paces the process
+	 * from the start: a program with no more threads than Ps would otherwise
+	 * never start it and meet the kernel's throttling instead. (A fork child
+	 * starts it at its first wait, like any other process.) */
+	if (gosys__knobs.quotapace > 0) {
+		int milli = gosys__cgroup_cpu_milli("");
+		if (milli > 0 && milli < gosys__affinity_cpus() * 1000) {
+			gosys_lock(&S->lock);
+			gosys__sysmon_wake_locked(1, 0);
+			gosys_unlock(&S->lock);
+		}
+	}
 	__atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
 }
 

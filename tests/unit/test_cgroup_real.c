@@ -4,12 +4,19 @@
  * agent is moved into gosys-test-PID under /sys/fs/cgroup/cpu with a quota of
  * 1.5 CPUs and reports gosys__cgroup_cpu_limit(""), gosys__maxprocs_default("")
  * and, through dlopen, the maxprocs the built library picks at start-up. Also
- * nested groups and a quota changed while the agent stays in the group. Every
- * group is removed afterwards. Prints "1..0 # SKIP" where the controller is
+ * nested groups and a quota changed while the agent stays in the group. And
+ * quota pacing: in a group held to half a CPU, two compute-bound threads under
+ * the built library's scheduler (loaded inside the group) are paced and the
+ * group is (nearly) never throttled, where with quotapace=0 the kernel
+ * throttles it in most periods. Every group is
+ * removed afterwards. Prints "1..0 # SKIP" where the controller is
  * missing or not writable.
  */
 #include "internal.h"
 #include "tcheck.h"
+#include <gosys.h>
+#include <pthread.h>
+#include <time.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -120,14 +127,79 @@ struct agent {
 
 struct answer {
 	int limit, dflt, cpus, lib;
+	long long paces, pace_milli, use_milli; /* 'p' and 'P' */
 };
+
+#define BURN_NS 1500000000LL
+
+static int64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The built library, loaded fresh inside the group (its own copy of the
+ * scheduler reads the quota at start-up); 'p' and 'P' use it. */
+struct lib {
+	void (*block)(void), (*exit)(void);
+	int (*stats)(struct gosys_schedstats *, size_t);
+};
+static struct lib built;
+
+static void *burner(void *arg)
+{
+	int64_t end = *(int64_t *)arg;
+	built.exit(); /* first entry: admitted, or queued behind the other */
+	while (clock_ns(CLOCK_MONOTONIC) < end)
+		;
+	return NULL;
+}
+
+/* Two compute-bound threads under the library's scheduler for BURN_NS,
+ * paced or not (GOSYS_DEBUG=quotapace=0). One load per agent. */
+static void burn(struct answer *a, int pace)
+{
+	const char *path = getenv("GOSYS_LIB");
+	if (pace)
+		unsetenv("GOSYS_DEBUG");
+	else
+		setenv("GOSYS_DEBUG", "quotapace=0", 1);
+	unsetenv("GOSYS_MAXPROCS");
+	void *h = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+	if (!h)
+		_exit(5);
+	built.block = (void (*)(void))dlsym(h, "gosys_entersyscallblock");
+	built.exit = (void (*)(void))dlsym(h, "gosys_exitsyscall");
+	built.stats = (int (*)(struct gosys_schedstats *, size_t))dlsym(h, "gosys_schedstats");
+	if (!built.block || !built.exit || !built.stats)
+		_exit(6);
+	pthread_t t[2];
+	int64_t end = clock_ns(CLOCK_MONOTONIC) + BURN_NS;
+	int64_t cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID), wall0 = clock_ns(CLOCK_MONOTONIC);
+	built.block(); /* this thread waits outside the P */
+	for (int i = 0; i < 2; i++)
+		if (pthread_create(&t[i], NULL, burner, &end) != 0)
+			_exit(4);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	built.exit();
+	int64_t wall = clock_ns(CLOCK_MONOTONIC) - wall0;
+	a->use_milli = (clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0) * 1000 / (wall ? wall : 1);
+	struct gosys_schedstats st;
+	built.stats(&st, sizeof st);
+	a->paces = (long long)st.paces;
+	a->pace_milli = st.pace_millicpus;
+	a->lib = st.maxprocs;
+}
 
 static void agent_main(int cmd, int res)
 {
 	char c;
 	while (read(cmd, &c, 1) == 1) {
-		struct answer a = {gosys__cgroup_cpu_limit(""), gosys__maxprocs_default(""), 0,
-				   -1};
+		struct answer a = {.limit = gosys__cgroup_cpu_limit(""),
+				   .dflt = gosys__maxprocs_default(""),
+				   .lib = -1};
 		cpu_set_t set;
 		if (sched_getaffinity(0, sizeof set, &set) == 0)
 			a.cpus = CPU_COUNT(&set);
@@ -139,6 +211,8 @@ static void agent_main(int cmd, int res)
 			int (*mp)(int) = h ? (int (*)(int))dlsym(h, "gosys_maxprocs") : NULL;
 			a.lib = mp ? mp(0) : -2;
 		}
+		if (c == 'p' || c == 'P')
+			burn(&a, c == 'p');
 		if (write(res, &a, sizeof a) != (ssize_t)sizeof a)
 			break;
 	}
@@ -288,6 +362,65 @@ START_TEST(live_change)
 }
 END_TEST
 
+/* nr_throttled and nr_periods of the top group. */
+static void throttled(long long *thr, long long *periods)
+{
+	char dir[4200], p[4300], key[64];
+	long long v;
+	group_path(dir, sizeof dir, NULL);
+	snprintf(p, sizeof p, "%s/cpu.stat", dir);
+	FILE *f = fopen(p, "r");
+	ck_assert_ptr_nonnull(f);
+	*thr = *periods = -1;
+	while (fscanf(f, "%63s %lld", key, &v) == 2) {
+		if (!strcmp(key, "nr_throttled"))
+			*thr = v;
+		else if (!strcmp(key, "nr_periods"))
+			*periods = v;
+	}
+	fclose(f);
+	ck_assert(*thr >= 0 && *periods >= 0);
+}
+
+/* One agent, half a CPU; a run with pacing off, then one with it on. */
+START_TEST(pacing)
+{
+	make_group(NULL);
+	set_quota(NULL, 50000, 100000);
+	struct agent a;
+	struct answer off, on;
+	long long t0, p0, t1, p1, t2, p2;
+	agent_start(&a, NULL);
+	throttled(&t0, &p0);
+	off = agent_ask(&a, 'P');
+	throttled(&t1, &p1);
+	agent_stop(&a);
+	agent_start(&a, NULL);
+	throttled(&t1, &p1);
+	on = agent_ask(&a, 'p');
+	throttled(&t2, &p2);
+	agent_stop(&a);
+	cleanup();
+	fprintf(stderr, "# quotapace=0: throttled in %lld of %lld periods, %.3f CPUs\n",
+		t1 - t0, p1 - p0, off.use_milli / 1000.0);
+	fprintf(stderr, "# quotapace=95: throttled in %lld of %lld periods, %.3f CPUs, "
+		"%lld pauses at %lld thousandths\n",
+		t2 - t1, p2 - p1, on.use_milli / 1000.0, on.paces, on.pace_milli);
+	/* the premise: unpaced, the kernel throttles the group */
+	ck_assert_msg(t1 - t0 >= (p1 - p0) / 2, "unpaced run throttled in only %lld of %lld",
+		      t1 - t0, p1 - p0);
+	ck_assert_int_eq(off.paces, 0);
+	ck_assert_int_eq(off.lib, 1); /* maxprocs from the quota, both times */
+	ck_assert_int_eq(on.lib, 1);
+	/* paced: at 95% of the quota, and the kernel (nearly) never has to act */
+	ck_assert_int_eq(on.pace_milli, 475);
+	ck_assert_int_gt(on.paces, 10);
+	ck_assert_msg(on.use_milli <= 500, "paced run used %.3f CPUs", on.use_milli / 1000.0);
+	ck_assert_msg(t2 - t1 <= 1 + (p2 - p1) / 20, "paced run throttled in %lld of %lld periods",
+		      t2 - t1, p2 - p1);
+}
+END_TEST
+
 static Suite *cgroup_suite(void)
 {
 	Suite *s = suite_create("cgroup_real");
@@ -298,6 +431,11 @@ static Suite *cgroup_suite(void)
 	tcase_add_test(tc, quota_50);
 	tcase_add_test(tc, nested);
 	tcase_add_test(tc, live_change);
+	/* Not under valgrind, which serializes the threads and the monitor with
+	 * them: the kernel's throttling is then not what pacing sees. (The
+	 * monitor's side is checked there by test_sched_pace.) */
+	if (!RUNNING_ON_VALGRIND)
+		tcase_add_test(tc, pacing);
 	return s;
 }
 
