@@ -120,6 +120,7 @@ struct gosys_knobs {
 	int updatemaxprocs;	/* updatemaxprocs=0|1; default 1 */
 	int scheddetail;	/* scheddetail=0|1; default 0 */
 	int quotapace;		/* quotapace=PCT of the cgroup quota; default 95, 0 off */
+	int pacecpus;		/* pacecpus=MILLI: pace as under this quota; 0 = cgroup's */
 };
 /* Filled by gosys__knobs_init(); read-only afterwards. */
 GOSYS_HIDDEN extern struct gosys_knobs gosys__knobs;

@@ -99,8 +99,9 @@ __attribute__((constructor(101))) void gosys__init(void)
 	 * never start it and meet the kernel's throttling instead. (A fork child
 	 * starts it at its first wait, like any other process.) */
 	if (gosys__knobs.quotapace > 0) {
-		int milli = gosys__cgroup_cpu_milli("");
-		if (milli > 0 && milli < gosys__affinity_cpus() * 1000) {
+		int given = gosys__knobs.pacecpus;
+		int milli = given > 0 ? given : gosys__cgroup_cpu_milli("");
+		if (milli > 0 && (given > 0 || milli < gosys__affinity_cpus() * 1000)) {
 			gosys_lock(&S->lock);
 			gosys__sysmon_wake_locked(1, 0);
 			gosys_unlock(&S->lock);

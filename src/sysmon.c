@@ -367,6 +367,8 @@ static void refresh_limits(int64_t *last, int force)
 	*last = now;
 	int aff = gosys__affinity_cpus();
 	int32_t test = __atomic_load_n(&gosys__pace_test_milli, __ATOMIC_RELAXED);
+	if (test <= 0)
+		test = gosys__knobs.pacecpus; /* a quota given by hand */
 	int milli = test > 0 ? test : gosys__cgroup_cpu_milli("");
 	int n = milli > 0 ? milli / 1000 + (milli % 1000 != 0) : aff;
 	if (n > aff)

@@ -94,7 +94,7 @@ skip_if_tsan_cannot_preload() {
 T=${GOSYS_REAL_TIMEOUT:-120}
 
 # The variants every program runs as; launcher_variant adds one more.
-VARIANTS="plain p1 p2"
+VARIANTS="plain p1 p2 p2paced"
 SKIPPED_VARIANTS=
 SKIP_REASON=
 
@@ -114,6 +114,7 @@ launcher_variant() {
 # variant NAME COMMAND [ARG]...: run COMMAND as variant NAME under timeout(1):
 #   plain   without the library
 #   p1, p2  LD_PRELOAD of the built library, GOSYS_MAXPROCS=1 or 2
+#   p2paced as p2, and quota pacing at 0.7 CPUs (GOSYS_DEBUG=pacecpus=700)
 #   gosys1, gosys2  through tools/gosys -p 1 or -p 2 (it finds the library
 #           through GOSYS_LIB)
 variant() {
@@ -122,6 +123,9 @@ variant() {
 	case $_var in
 	plain) timeout -k 5 "$T" "$@" ;;
 	p1 | p2) timeout -k 5 "$T" env LD_PRELOAD="$preload" GOSYS_MAXPROCS="${_var#p}" "$@" ;;
+	p2paced) # and paced at 0.7 CPUs: pauses every few ms, SIGURG to every holder
+		timeout -k 5 "$T" env LD_PRELOAD="$preload" GOSYS_MAXPROCS=2 \
+			GOSYS_DEBUG=pacecpus=700 "$@" ;;
 	gosys1 | gosys2)
 		if [ -n "$san_rt" ]; then # the launcher puts the library first
 			timeout -k 5 "$T" env LD_PRELOAD="$san_rt" \
