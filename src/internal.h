@@ -119,7 +119,7 @@ struct gosys_knobs {
 	int granularity_us;	/* granularity=US; default 1000 */
 	int updatemaxprocs;	/* updatemaxprocs=0|1; default 1 */
 	int scheddetail;	/* scheddetail=0|1; default 0 */
-	int quotapace;		/* quotapace=PCT of the cgroup quota; default 95, 0 off */
+	int quotapace;		/* quotapace=PCT of the cgroup quota; default 90, 0 off */
 	int pacecpus;		/* pacecpus=MILLI: pace as under this quota; 0 = cgroup's */
 };
 /* Filled by gosys__knobs_init(); read-only afterwards. */

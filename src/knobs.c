@@ -26,7 +26,7 @@
 	X(INT, "granularity", granularity_us, 1000, 10, 1000000)              \
 	X(INT, "updatemaxprocs", updatemaxprocs, 1, 0, 1)                     \
 	X(INT, "scheddetail", scheddetail, 0, 0, 1)                            \
-	X(INT, "quotapace", quotapace, 95, 0, 100)                            \
+	X(INT, "quotapace", quotapace, 90, 0, 100)                            \
 	X(INT, "pacecpus", pacecpus, 0, 0, 1024000)
 
 enum knob_kind { KIND_ENV, KIND_INT, KIND_STATS };

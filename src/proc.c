@@ -77,6 +77,7 @@ __attribute__((constructor(101))) void gosys__init(void)
 		n = GOSYS_MAXPROCS_LIMIT;
 	S->maxprocs = n;
 	S->nprocs_live = n;
+	S->phigh = n;
 	for (int i = GOSYS_MAXPROCS_LIMIT - 1; i >= 0; i--) {
 		struct gosys_p *p = &gosys__allp[i];
 		p->id = i;
@@ -119,6 +120,8 @@ void gosys__set_maxprocs_locked(int n, int64_t now, struct gosys_m **wake, int *
 	if (n < 1)
 		n = 1;
 	S->maxprocs = n;
+	if (n > S->phigh)
+		__atomic_store_n(&S->phigh, n, __ATOMIC_RELAXED);
 	/* Shrink: idle Ps beyond n die now, held ones at their holder's next entry. */
 	struct gosys_p **pp = &S->pidle;
 	while (*pp) {
@@ -133,7 +136,7 @@ void gosys__set_maxprocs_locked(int n, int64_t now, struct gosys_m **wake, int *
 			pp = &p->link;
 		}
 	}
-	for (int i = n; i < GOSYS_MAXPROCS_LIMIT; i++) {
+	for (int i = n; i < S->phigh; i++) {
 		struct gosys_p *p = &gosys__allp[i];
 		struct gosys_m *h = p->m;
 		if (p->status != P_RUNNING || !h)
@@ -210,7 +213,7 @@ GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size)
 		__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
 	}
 	gosys_lock(&S->lock);
-	for (int i = 0; i < GOSYS_MAXPROCS_LIMIT; i++)
+	for (int i = 0; i < S->phigh; i++)
 		running += gosys__allp[i].status == P_RUNNING;
 	s.maxprocs = S->nprocs_live;
 	s.idleprocs = S->npidle;
@@ -248,6 +251,10 @@ static void m_exit(struct gosys_m *m)
 		__gosys_cpu_relax();
 	if (m->heapidx >= 0)
 		gosys__heap_remove_locked(m);
+	if (m->transit) {
+		m->transit = 0;
+		S->ntransit--;
+	}
 	struct gosys_p *p = m->p;
 	if (p && p->m == m) {
 		p->m = NULL;
@@ -327,6 +334,7 @@ static void fork_child(void)
 	S->mfree = NULL;
 	S->nthreads = 0;
 	S->nwaiting = 0;
+	S->ntransit = 0;
 	S->pidle = NULL;
 	S->npidle = 0;
 	for (struct gosys_m *m = S->allm; m; m = m->alllink) {
@@ -359,6 +367,7 @@ static void fork_child(void)
 	self->preempt = 0;
 	self->sigpending = 0;
 	self->heapidx = -1;
+	self->transit = 0;
 	self->tid = gosys__gettid();
 	if (!mine) {
 		mine = gosys__pidle_get_locked();

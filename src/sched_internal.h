@@ -67,6 +67,7 @@ struct gosys_p {
 	uint32_t sight_status;	/* holder's status at the last look */
 	uint32_t sightings;	/* consecutive looks with the same (m, tick, status) */
 	uint32_t blocked_seen;	/* the holder was asleep (S/D) at the last /proc read */
+	int64_t sight_cpu;	/* holder's CPU clock at the last look that read it */
 	uint64_t blocked_tick;	/* its entry tick then */
 	int64_t preempt_when;	/* when PREEMPT_SLICE was asked of the holder, 0: not */
 	uint64_t preempt_tick;	/* holder's tick then */
@@ -100,6 +101,7 @@ struct gosys_m {
 				 * wakeup preemption); relaxed atomics: the M and a
 				 * stealer both write it */
 	uint32_t live;		/* registered and not exited; lock */
+	uint32_t transit;	/* counted in sched.ntransit; lock */
 	struct gosys_m *freelink; /* free list; lock */
 	struct gosys_m *alllink;  /* all Ms ever made; set once before publication */
 } __attribute__((aligned(GOSYS_CACHELINE)));
@@ -108,8 +110,12 @@ struct gosys_sched {
 	struct gosys_lock lock;
 	int32_t maxprocs;	/* target number of Ps; lock (atomic loads ok) */
 	int32_t nprocs_live;	/* Ps not DEAD; lock */
+	int32_t phigh;		/* no P at or above this id was ever live: scans of
+				 * the Ps stop here; lock (atomic loads ok) */
 	uint32_t explicit_maxprocs; /* set by env or gosys_maxprocs(); lock */
 	uint32_t nwaiting;	/* waiters in the heap; lock (atomic loads ok) */
+	uint32_t ntransit;	/* yielders between giving their P away and
+				 * queueing (both under lock, not one hold); lock */
 	struct gosys_p *pidle;	/* idle list; lock */
 	int32_t npidle;		/* lock */
 	int32_t nthreads;	/* live Ms; lock */

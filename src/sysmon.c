@@ -31,10 +31,17 @@ static int64_t sysmon_delay;	/* the monitor's current tick; lock */
 static int64_t pace_tokens;	/* CPU ns the process may still use */
 static int64_t pace_wall;	/* wall clock at the last fill; 0 = start over */
 static int64_t pace_cpu;	/* the process's CPU clock then */
+static int64_t pace_aside_until; /* no pause before this (futile pauses) */
+static int64_t pace_mark_wall;	/* in a pause: where its CPU is measured from */
+static int64_t pace_mark_cpu;
 
 #define PACE_DEPTH_NS 1000000	/* bucket depth: 1 ms of CPU per CPU of the rate */
 #define PACE_POLL_NS 10000000	/* the longest step interval while pacing is on */
 #define PACE_STEP_NS 100000	/* the shortest: the bucket may overdraw by this */
+#define PACE_DEBT_NS 3000000	/* the most overdraft a pause pays back */
+#define PACE_SETTLE_NS 500000	/* a pause's first 0.5 ms: holders still stopping */
+#define PACE_FUTILE_NS 2000000	/* then 2 ms above the rate: the pause cannot help */
+#define PACE_BACKOFF_NS 100000000 /* and pacing then stands aside this long */
 
 /* Set by unit tests before the monitor starts: a pacing rate in thousandths
  * of a CPU that replaces the cgroup's; 0 = read the cgroup. */
@@ -138,6 +145,8 @@ void gosys__sysmon_forget(void)
 	S->paced = 0;
 	S->pace_milli = 0;
 	pace_wall = 0;
+	pace_aside_until = 0;
+	pace_mark_wall = 0;
 	S->sysmon_kick = 0;
 	S->sysmon_tid = 0;
 	gosys_noteclear(&S->sysmonnote);
@@ -185,6 +194,7 @@ struct cand {
 	int want_cpu;	/* a returning waiter may deserve its P */
 	char state;
 	int64_t cpu;
+	int64_t prev_cpu; /* its CPU clock at the last look, if that look was its */
 };
 
 void gosys__send_preempt(struct gosys_m *m, int tid)
@@ -219,7 +229,7 @@ static int retake(void)
 	int waiters = S->nwaiting > 0;
 	struct gosys_m *top = gosys__heap_top();
 	int top_returning = top && __atomic_load_n(&top->returning, __ATOMIC_RELAXED);
-	for (int i = 0; i < GOSYS_MAXPROCS_LIMIT && nwake < 64; i++) {
+	for (int i = 0; i < S->phigh && nwake < 64; i++) {
 		struct gosys_p *p = &gosys__allp[i];
 		if (__atomic_load_n(&p->status, __ATOMIC_RELAXED) != P_RUNNING || !p->m)
 			continue;
@@ -281,6 +291,7 @@ static int retake(void)
 				cand[ncand].tid = m->tid;
 				cand[ncand].want_state = p->sightings >= 2;
 				cand[ncand].want_cpu = top_returning;
+				cand[ncand].prev_cpu = p->sight_m == m ? p->sight_cpu : -1;
 				ncand++;
 			}
 			break;
@@ -297,8 +308,15 @@ static int retake(void)
 
 	if (ncand) {
 		for (int i = 0; i < ncand; i++) {
-			cand[i].state = cand[i].want_state ? task_state(cand[i].tid) : 'R';
-			cand[i].cpu = cand[i].want_cpu ? gosys__thread_cpu(cand[i].tid) : -1;
+			/* The CPU clock first (one syscall): a holder whose clock moved
+			 * since the last look ran in between, so it is not blocked for
+			 * the whole of it, and /proc (open, read, close: ten times the
+			 * cost, every look for every compute-bound holder) is not
+			 * needed. A holder that blocks now is seen at the next look. */
+			cand[i].cpu = gosys__thread_cpu(cand[i].tid);
+			int moved = cand[i].cpu >= 0 && cand[i].prev_cpu >= 0 &&
+				    cand[i].cpu > cand[i].prev_cpu;
+			cand[i].state = cand[i].want_state && !moved ? task_state(cand[i].tid) : 'R';
 		}
 		now = gosys_nanotime();
 		gosys_lock(&S->lock);
@@ -310,6 +328,8 @@ static int retake(void)
 			 * its P itself: only user code can be blocked "outside". */
 			if (c->state != 'R' && __atomic_load_n(&c->m->incall, __ATOMIC_RELAXED))
 				c->state = 'R';
+			if (p->m == c->m)
+				p->sight_cpu = c->cpu;
 			if (p->m != c->m || __atomic_load_n(&c->m->tick, __ATOMIC_RELAXED) != c->tick ||
 			    __atomic_load_n(&c->m->status, __ATOMIC_ACQUIRE) != M_RUNNING ||
 			    !S->nwaiting)
@@ -411,7 +431,7 @@ static void pace_stop(int64_t now)
 	S->paced = 1;
 	S->paces++;
 	S->pace_since = now;
-	for (int i = 0; i < GOSYS_MAXPROCS_LIMIT; i++) {
+	for (int i = 0; i < S->phigh; i++) {
 		struct gosys_p *p = &gosys__allp[i];
 		struct gosys_m *m = p->m;
 		if (__atomic_load_n(&p->status, __ATOMIC_RELAXED) != P_RUNNING || !m)
@@ -493,21 +513,50 @@ static int64_t pace(void)
 	pace_cpu = cpu;
 	if (pace_tokens > depth)
 		pace_tokens = depth;
+	/* An overdraft (the monitor's timed sleeps run late on a VM, holders
+	 * stop at their next entry) is paid back by a longer pause, up to
+	 * PACE_DEBT_NS of refill; more is not ours to repay (see below). */
+	if (pace_tokens < -PACE_DEBT_NS * rate / 1000)
+		pace_tokens = -PACE_DEBT_NS * rate / 1000;
 	int paced = (int)__atomic_load_n(&S->paced, __ATOMIC_RELAXED), paced_before = paced;
-	if (!paced && pace_tokens < 0) {
+	/*
+	 * Futile pauses. CPU the scheduler cannot stop (threads that never enter
+	 * the library, NOP runs, the monitor) counts in the process clock; if it
+	 * alone is above the rate, the bucket never refills and a pause would idle
+	 * the Ps for as long as it lasts, against I2. So the CPU a pause uses is
+	 * measured from PACE_SETTLE_NS in (the holders have stopped by then); if
+	 * over PACE_FUTILE_NS it is above the rate, the pause ends and pacing
+	 * stands aside for PACE_BACKOFF_NS: what we cannot stop, the kernel
+	 * throttles.
+	 */
+	if (paced && !pace_mark_wall && now - S->pace_since >= PACE_SETTLE_NS) {
+		pace_mark_wall = now;
+		pace_mark_cpu = cpu;
+	}
+	int futile = paced && pace_mark_wall && now - pace_mark_wall >= PACE_FUTILE_NS &&
+		     (cpu - pace_mark_cpu) * 1000 / (now - pace_mark_wall) > rate;
+	if (futile) {
+		pace_go(now);
+		paced = 0;
+		pace_tokens = 0;
+		pace_aside_until = now + PACE_BACKOFF_NS;
+	} else if (!paced && pace_tokens < 0 && now >= pace_aside_until) {
 		pace_stop(now);
 		paced = 1;
+		pace_mark_wall = 0;
 	} else if (paced && pace_tokens >= depth / 2) {
 		pace_go(now);
 		paced = 0;
 	}
 	int64_t next;
-	if (paced) /* refilled to half at the pacing rate */
+	if (paced) /* refilled to half at the pacing rate, or found futile */
 		next = (depth / 2 - pace_tokens) * 1000 / rate;
 	else if (paced_before) /* burn was measured across the pause: look soon */
 		next = PACE_STEP_NS;
-	else /* empty at the rate it drained since the last step */
-		next = burn > 0 ? pace_tokens * 1000 / burn : PACE_POLL_NS;
+	else /* half the time to empty at the rate it drained since the last
+	      * step: the monitor's timed sleeps run late on a VM, and every
+	      * overdraft is a burst the kernel's period may see */
+		next = burn > 0 ? pace_tokens * 500 / burn : PACE_POLL_NS;
 	if (next < PACE_STEP_NS)
 		next = PACE_STEP_NS;
 	if (next > PACE_POLL_NS)
@@ -548,7 +597,7 @@ static int sysmon_main(void *arg)
 			delay = TICK_MIN_NS;
 			idle = 0;
 		}
-		int deep = S->nwaiting == 0;
+		int deep = S->nwaiting == 0 && S->ntransit == 0;
 		if (!deep && look_now) {
 			/* Woken out of a deep sleep by an M that queued: its holders'
 			 * calls were sighted once already; a timed 20 us sleep here

@@ -20,7 +20,7 @@ mode=-s
 name=
 for a in "$@"; do
 	case "$(basename -- "$a")" in
-	test_sched_i2 | test_sched_i3 | test_sched_i1 | test_sched_pace) mode=-x ;;
+	test_sched_i2 | test_sched_i3 | test_sched_i1 | test_sched_pace | test_cgroup_real) mode=-x ;;
 	esac
 done
 for a in "$@"; do

@@ -403,7 +403,7 @@ START_TEST(pacing)
 	cleanup();
 	fprintf(stderr, "# quotapace=0: throttled in %lld of %lld periods, %.3f CPUs\n",
 		t1 - t0, p1 - p0, off.use_milli / 1000.0);
-	fprintf(stderr, "# quotapace=95: throttled in %lld of %lld periods, %.3f CPUs, "
+	fprintf(stderr, "# quotapace=90 (default): throttled in %lld of %lld periods, %.3f CPUs, "
 		"%lld pauses at %lld thousandths\n",
 		t2 - t1, p2 - p1, on.use_milli / 1000.0, on.paces, on.pace_milli);
 	/* the premise: unpaced, the kernel throttles the group */
@@ -412,11 +412,13 @@ START_TEST(pacing)
 	ck_assert_int_eq(off.paces, 0);
 	ck_assert_int_eq(off.lib, 1); /* maxprocs from the quota, both times */
 	ck_assert_int_eq(on.lib, 1);
-	/* paced: at 95% of the quota, and the kernel (nearly) never has to act */
-	ck_assert_int_eq(on.pace_milli, 475);
+	/* paced: at 90% of the quota, and the kernel (nearly) never has to act */
+	ck_assert_int_eq(on.pace_milli, 450);
 	ck_assert_int_gt(on.paces, 10);
 	ck_assert_msg(on.use_milli <= 500, "paced run used %.3f CPUs", on.use_milli / 1000.0);
-	ck_assert_msg(t2 - t1 <= 1 + (p2 - p1) / 20, "paced run throttled in %lld of %lld periods",
+	/* The monitor's steps are timed sleeps, late on a VM now and then: a
+	 * period or two of 15 may still see a burst. */
+	ck_assert_msg(t2 - t1 <= 2 + (p2 - p1) / 20, "paced run throttled in %lld of %lld periods",
 		      t2 - t1, p2 - p1);
 }
 END_TEST
