@@ -65,6 +65,20 @@ static int64_t burn(struct gosys_schedstats *after)
 	return use;
 }
 
+/* Under valgrind (make check-valgrind) the threads and the monitor run one
+ * at a time under its lock, and the CPU clock counts its translation: the
+ * rates mean nothing there. The cases still run the pacing code for memcheck
+ * and check what does not depend on time (pauses happen and end, the books
+ * balance, every thread finishes). */
+static int timing_judged(void)
+{
+	if (RUNNING_ON_VALGRIND) {
+		fprintf(stderr, "# under valgrind: rates and pause lengths not judged\n");
+		return 0;
+	}
+	return 1;
+}
+
 static void check_paced(void)
 {
 	gosys__pace_test_milli = 500; /* a quota of half a CPU */
@@ -72,11 +86,14 @@ static void check_paced(void)
 	int64_t use = burn(&st);
 	ck_assert_int_eq(st.pace_millicpus, 500 * gosys__knobs.quotapace / 100);
 	/* 0.45 CPUs wanted; a whole one without pacing. */
-	ck_assert_msg(use >= 330 && use <= 540, "used %.3f CPUs, want about 0.45",
-		      use / 1000.0);
-	ck_assert_msg(st.paces >= 20, "only %llu pauses", (unsigned long long)st.paces);
-	ck_assert_msg(st.paced_ns >= (uint64_t)(RUN_NS / 4),
-		      "paused only %.1f ms of %.1f", st.paced_ns / 1e6, RUN_NS / 1e6);
+	ck_assert_msg(st.paces >= 1, "no pause at all");
+	if (timing_judged()) {
+		ck_assert_msg(use >= 330 && use <= 540, "used %.3f CPUs, want about 0.45",
+			      use / 1000.0);
+		ck_assert_msg(st.paces >= 20, "only %llu pauses", (unsigned long long)st.paces);
+		ck_assert_msg(st.paced_ns >= (uint64_t)(RUN_NS / 4),
+			      "paused only %.1f ms of %.1f", st.paced_ns / 1e6, RUN_NS / 1e6);
+	}
 	ck_assert(t_snapshot_ok(&st));
 	/* We got the P back, nobody is left waiting, and the next pause ends. */
 	ck_assert_int_eq(st.waiting, 0);
@@ -107,7 +124,9 @@ START_TEST(pace_off)
 	int64_t use = burn(&st);
 	ck_assert_int_eq(st.pace_millicpus, 0);
 	ck_assert_int_eq(st.paces, 0);
-	ck_assert_msg(use >= 700, "used %.3f CPUs with pacing off, want about 1", use / 1000.0);
+	if (timing_judged())
+		ck_assert_msg(use >= 700, "used %.3f CPUs with pacing off, want about 1",
+			      use / 1000.0);
 }
 END_TEST
 
@@ -163,11 +182,14 @@ START_TEST(pace_bounded_debt)
 		got / 1e6, RUN_NS / 1e6, st.paced_ns / 1e6, (unsigned long long)st.paces);
 	/* It tried, found the pauses futile (2.5 ms without refilling) and stood
 	 * aside for 100 ms at a time: a few pauses, none long. */
-	ck_assert_int_ge(st.paces, 3);
-	ck_assert_msg(st.paced_ns / (st.paces ? st.paces : 1) <= 5 * T_MS,
-		      "pauses average %.2f ms", st.paced_ns / 1e6 / (double)st.paces);
-	ck_assert_msg(got >= RUN_NS / 2, "the registered threads got only %.1f ms of CPU",
-		      got / 1e6);
+	ck_assert_int_ge(st.paces, 1);
+	if (timing_judged()) {
+		ck_assert_int_ge(st.paces, 3);
+		ck_assert_msg(st.paced_ns / (st.paces ? st.paces : 1) <= 5 * T_MS,
+			      "pauses average %.2f ms", st.paced_ns / 1e6 / (double)st.paces);
+		ck_assert_msg(got >= RUN_NS / 2,
+			      "the registered threads got only %.1f ms of CPU", got / 1e6);
+	}
 }
 END_TEST
 
