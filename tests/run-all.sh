@@ -17,7 +17,7 @@ start=$(date +%s)
 budget=${GOSYS_SUITE_BUDGET:-2700}
 stage_cap=${GOSYS_STAGE_LIMIT:-1200}
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 jobs=${JOBS:-2}
 [ -x configure ] && [ -f build-aux/tap-driver.sh ] || ./autogen.sh >/dev/null 2>&1 || {
 	echo "run-all: autogen.sh failed" >&2; exit 1; }
@@ -59,7 +59,7 @@ stage() { # stage NAME TARGET CONFIGURE-ARGS...
 		done
 		# The logs of tests that never finished name the culprits.
 		for f in $(find "$b" -name '*.log' -newer "$b/make.out" ! -name '*.trs'); do
-			[ -f "${f%.log}.trs" ] || { echo "--- unfinished: ${f#$b/}"; tail -15 "$f"; }
+			[ -f "${f%.log}.trs" ] || { echo "--- unfinished: ${f#"$b"/}"; tail -15 "$f"; }
 		done
 	fi
 	echo "$name: make $target took $(( $(date +%s) - t0 ))s"
