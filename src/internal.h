@@ -157,6 +157,9 @@ GOSYS_HIDDEN int gosys__cgroup_cpu_limit(const char *root);
 GOSYS_HIDDEN int gosys__cgroup_cpu_milli(const char *root);
 /* min(affinity, cgroup limit), at least 1. */
 GOSYS_HIDDEN int gosys__maxprocs_default(const char *root);
+/* The same from a limit already read (thousandths of a CPU, 0 = none) and the
+ * affinity CPUs. */
+GOSYS_HIDDEN int gosys__maxprocs_from(int milli, int aff);
 
 /* ---- sched.c: the scheduler, as the preload sees it -------------------- */
 

@@ -479,11 +479,16 @@ int gosys__cgroup_cpu_limit(const char *root)
 	return milli / 1000 + (milli % 1000 != 0);
 }
 
-int gosys__maxprocs_default(const char *root)
+int gosys__maxprocs_from(int milli, int aff)
 {
-	int n = gosys__affinity_cpus();
-	int lim = gosys__cgroup_cpu_limit(root);
+	int n = aff;
+	int lim = milli / 1000 + (milli % 1000 != 0);
 	if (lim > 0 && lim < n)
 		n = lim;
 	return n > 0 ? n : 1;
+}
+
+int gosys__maxprocs_default(const char *root)
+{
+	return gosys__maxprocs_from(gosys__cgroup_cpu_milli(root), gosys__affinity_cpus());
 }

@@ -68,11 +68,16 @@ __attribute__((constructor(101))) void gosys__init(void)
 	__atomic_store_n(&init_tid, gosys__gettid(), __ATOMIC_RELAXED);
 	gosys__knobs_init();
 	gosys__vdso_init();
+	/* The CPU limit, read once if maxprocs or pacing needs it. */
+	int given = gosys__knobs.pacecpus;
+	int aff = gosys__affinity_cpus();
 	int n = gosys__knobs.maxprocs;
+	int milli = n <= 0 || (gosys__knobs.quotapace > 0 && given <= 0)
+			    ? gosys__cgroup_cpu_milli("") : 0;
 	if (n > 0)
 		__atomic_store_n(&S->explicit_maxprocs, 1, __ATOMIC_RELAXED);
 	else
-		n = gosys__maxprocs_default("");
+		n = gosys__maxprocs_from(milli, aff);
 	if (n > GOSYS_MAXPROCS_LIMIT)
 		n = GOSYS_MAXPROCS_LIMIT;
 	S->maxprocs = n;
@@ -99,14 +104,10 @@ __attribute__((constructor(101))) void gosys__init(void)
 	 * from the start: a program with no more threads than Ps would otherwise
 	 * never start it and meet the kernel's throttling instead. (A fork child
 	 * starts it at its first wait, like any other process.) */
-	if (gosys__knobs.quotapace > 0) {
-		int given = gosys__knobs.pacecpus;
-		int milli = given > 0 ? given : gosys__cgroup_cpu_milli("");
-		if (milli > 0 && (given > 0 || milli < gosys__affinity_cpus() * 1000)) {
-			gosys_lock(&S->lock);
-			gosys__sysmon_wake_locked(1, 0);
-			gosys_unlock(&S->lock);
-		}
+	if (gosys__pace_rate(given > 0 ? given : milli, given > 0, aff) > 0) {
+		gosys_lock(&S->lock);
+		gosys__sysmon_wake_locked(1, 0);
+		gosys_unlock(&S->lock);
 	}
 	__atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
 }

@@ -110,14 +110,19 @@ int32_t gosys__gettid(void)
 	return (int32_t)__gosys_syscall0(SYS_gettid);
 }
 
-int64_t gosys__thread_cpu(int tid)
+int64_t gosys__cpu_clock(long clk)
 {
 	struct timespec ts;
-	/* A thread's CPU clock: ~tid << 3 | CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED. */
-	long clk = tid ? (long)((~(unsigned long)tid) << 3 | 6) : CLOCK_THREAD_CPUTIME_ID;
 	if (__gosys_syscall2(SYS_clock_gettime, clk, (long)&ts) != 0)
 		return -1;
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t gosys__thread_cpu(int tid)
+{
+	/* A thread's CPU clock: ~tid << 3 | CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED. */
+	return gosys__cpu_clock(tid ? (long)((~(unsigned long)tid) << 3 | 6)
+				    : CLOCK_THREAD_CPUTIME_ID);
 }
 
 /* ---- Ms: allocated from mmap'd chunks, never unmapped, recycled -------- */

@@ -181,11 +181,17 @@ GOSYS_HIDDEN void gosys__set_maxprocs_locked(int n, int64_t now, struct gosys_m 
 					     int *nwake, int maxwake);
 /* CPU time of thread tid in ns (the kernel's per-thread clock), or -1. */
 GOSYS_HIDDEN int64_t gosys__thread_cpu(int tid);
+/* A CPU clock (raw clock_gettime) in ns, or -1. */
+GOSYS_HIDDEN int64_t gosys__cpu_clock(long clk);
 
 /* sysmon.c */
 /* Tests only: a pacing rate (thousandths of a CPU) used instead of the
  * cgroup's, read when the monitor starts and at each refresh; 0 = off. */
 GOSYS_HIDDEN extern int32_t gosys__pace_test_milli;
+/* The pacing rate (thousandths of a CPU, 0 = none) for a CPU limit of milli
+ * (0 = none), given by hand or not, with aff CPUs allowed: quotapace percent
+ * of the limit when it was given or is below aff. */
+GOSYS_HIDDEN int gosys__pace_rate(int milli, int given, int aff);
 /* Starts the monitor (start_if_needed) or wakes it from a deep sleep; on a
  * tick, only when urgent (a holder sits in a lazy call). */
 GOSYS_HIDDEN void gosys__sysmon_wake_locked(int start_if_needed, int urgent);

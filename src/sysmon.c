@@ -307,7 +307,7 @@ static int retake(void)
 	gosys_unlock(&S->lock);
 
 	for (int i = 0; i < nwake; i++)
-		gosys_notewakeup(&wake[i]->park), __atomic_sub_fetch(&wake[i]->wakepending, 1, __ATOMIC_RELEASE);
+		gosys__wake_m(wake[i]);
 	nwake = 0;
 
 	if (ncand) {
@@ -370,7 +370,7 @@ static int retake(void)
 		}
 		gosys_unlock(&S->lock);
 		for (int i = 0; i < nwake; i++)
-			gosys_notewakeup(&wake[i]->park), __atomic_sub_fetch(&wake[i]->wakepending, 1, __ATOMIC_RELEASE);
+			gosys__wake_m(wake[i]);
 	}
 	for (int i = 0; i < nsig; i++)
 		gosys__send_preempt(sig[i].m, sig[i].tid);
@@ -394,14 +394,8 @@ static void refresh_limits(int64_t *last, int force)
 	if (test <= 0)
 		test = gosys__knobs.pacecpus; /* a quota given by hand */
 	int milli = test > 0 ? test : gosys__cgroup_cpu_milli("");
-	int n = milli > 0 ? milli / 1000 + (milli % 1000 != 0) : aff;
-	if (n > aff)
-		n = aff;
-	if (n < 1)
-		n = 1;
-	int pace = 0;
-	if (gosys__knobs.quotapace > 0 && milli > 0 && (test > 0 || milli < aff * 1000))
-		pace = (int)((int64_t)milli * gosys__knobs.quotapace / 100);
+	int n = gosys__maxprocs_from(milli, aff);
+	int pace = gosys__pace_rate(milli, test > 0, aff);
 	struct gosys_m *wake[GOSYS_MAXPROCS_LIMIT / 4];
 	int nwake = 0;
 	gosys_lock(&S->lock);
@@ -411,17 +405,16 @@ static void refresh_limits(int64_t *last, int force)
 		gosys__set_maxprocs_locked(n, now, wake, &nwake, (int)GOSYS_ARRAY_SIZE(wake));
 	gosys_unlock(&S->lock);
 	for (int i = 0; i < nwake; i++)
-		gosys_notewakeup(&wake[i]->park), __atomic_sub_fetch(&wake[i]->wakepending, 1, __ATOMIC_RELEASE);
+		gosys__wake_m(wake[i]);
 }
 
 /* ---- quota pacing -------------------------------------------------------- */
 
-static int64_t process_cpu(void)
+int gosys__pace_rate(int milli, int given, int aff)
 {
-	struct timespec ts;
-	if (__gosys_syscall2(SYS_clock_gettime, CLOCK_PROCESS_CPUTIME_ID, (long)&ts) != 0)
-		return -1;
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	if (gosys__knobs.quotapace <= 0 || milli <= 0 || (!given && milli >= aff * 1000))
+		return 0;
+	return (int)((int64_t)milli * gosys__knobs.quotapace / 100);
 }
 
 /* Stop: every holder is asked to yield (by signal too, at once), every P
@@ -480,7 +473,7 @@ static void pace_go(int64_t now)
 	}
 	gosys_unlock(&S->lock);
 	for (int i = 0; i < nwake; i++)
-		gosys_notewakeup(&wake[i]->park), __atomic_sub_fetch(&wake[i]->wakepending, 1, __ATOMIC_RELEASE);
+		gosys__wake_m(wake[i]);
 }
 
 /*
@@ -498,7 +491,7 @@ static int64_t pace(void)
 		pace_wall = 0;
 		return -1;
 	}
-	int64_t now = gosys_nanotime(), cpu = process_cpu();
+	int64_t now = gosys_nanotime(), cpu = gosys__cpu_clock(CLOCK_PROCESS_CPUTIME_ID);
 	int64_t depth = PACE_DEPTH_NS * rate / 1000;
 	if (cpu < 0)
 		return -1;
