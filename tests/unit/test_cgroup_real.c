@@ -14,6 +14,7 @@
  */
 #include "internal.h"
 #include "tcheck.h"
+#include "test_sched_util.h"
 #include <gosys.h>
 #include <pthread.h>
 #include <time.h>
@@ -132,13 +133,6 @@ struct answer {
 
 #define BURN_NS 1500000000LL
 
-static int64_t clock_ns(clockid_t c)
-{
-	struct timespec ts;
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The built library, loaded fresh inside the group (its own copy of the
  * scheduler reads the quota at start-up); 'p' and 'P' use it. */
 struct lib {
@@ -151,7 +145,7 @@ static void *burner(void *arg)
 {
 	int64_t end = *(int64_t *)arg;
 	built.exit(); /* first entry: admitted, or queued behind the other */
-	while (clock_ns(CLOCK_MONOTONIC) < end)
+	while (t_now() < end)
 		;
 	return NULL;
 }
@@ -175,8 +169,8 @@ static void burn(struct answer *a, int pace)
 	if (!built.block || !built.exit || !built.stats)
 		_exit(6);
 	pthread_t t[2];
-	int64_t end = clock_ns(CLOCK_MONOTONIC) + BURN_NS;
-	int64_t cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID), wall0 = clock_ns(CLOCK_MONOTONIC);
+	int64_t end = t_now() + BURN_NS;
+	int64_t cpu0 = t_process_cpu(), wall0 = t_now();
 	built.block(); /* this thread waits outside the P */
 	for (int i = 0; i < 2; i++)
 		if (pthread_create(&t[i], NULL, burner, &end) != 0)
@@ -184,8 +178,8 @@ static void burn(struct answer *a, int pace)
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
 	built.exit();
-	int64_t wall = clock_ns(CLOCK_MONOTONIC) - wall0;
-	a->use_milli = (clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0) * 1000 / (wall ? wall : 1);
+	int64_t wall = t_now() - wall0;
+	a->use_milli = (t_process_cpu() - cpu0) * 1000 / (wall ? wall : 1);
 	struct gosys_schedstats st;
 	built.stats(&st, sizeof st);
 	a->paces = (long long)st.paces;

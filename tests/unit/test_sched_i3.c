@@ -171,13 +171,6 @@ static int64_t machine_busy_ns(void)
 	return (int64_t)(busy * (T_SEC / sysconf(_SC_CLK_TCK)));
 }
 
-static int64_t process_cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * T_SEC + ts.tv_nsec;
-}
-
 /* One 3 s window: returns the kernel's own p99 lateness; fills p50, p99 and
  * others (the CPUs other processes used meanwhile, in thousandths). */
 /* The requests of every judged window, and the plain thread's lateness. */
@@ -200,7 +193,7 @@ static int64_t pct(int64_t *v, int n, int q)
 static int64_t latency_window(int64_t *p50, int64_t *p99, int64_t *lib99, int64_t *others)
 {
 	pthread_t t[HOGS], srv, base;
-	int64_t busy0 = machine_busy_ns(), own0 = process_cpu_ns(), wall0 = t_now();
+	int64_t busy0 = machine_busy_ns(), own0 = t_process_cpu(), wall0 = t_now();
 	__atomic_store_n(&hog_stop, 0, __ATOMIC_SEQ_CST);
 	gosys_entersyscallblock();
 	req_t0 = t_now() + 100 * T_MS;
@@ -214,7 +207,7 @@ static int64_t latency_window(int64_t *p50, int64_t *p99, int64_t *lib99, int64_
 	for (int i = 0; i < HOGS; i++)
 		pthread_join(t[i], NULL);
 	gosys_exitsyscall();
-	int64_t other = machine_busy_ns() - busy0 - (process_cpu_ns() - own0);
+	int64_t other = machine_busy_ns() - busy0 - (t_process_cpu() - own0);
 	*others = other > 0 ? other * 1000 / (t_now() - wall0) : 0;
 	fprintf(stderr, "# other processes used %.2f CPUs meanwhile\n", *others / 1000.0);
 	struct gosys_schedstats st = t_stats();

@@ -36,20 +36,13 @@ static void *burner(void *arg)
 	return NULL;
 }
 
-static int64_t process_cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * T_SEC + ts.tv_nsec;
-}
-
 /* Two burners for RUN_NS with maxprocs 1; returns the process's CPU use in
  * thousandths of a CPU over the run, and the stats after it. */
 static int64_t burn(struct gosys_schedstats *after)
 {
 	pthread_t t[2];
 	gosys_maxprocs(1);
-	int64_t cpu0 = process_cpu_ns(), wall0 = t_now();
+	int64_t cpu0 = t_process_cpu(), wall0 = t_now();
 	stop_at = wall0 + RUN_NS;
 	gosys_entersyscallblock();
 	for (int i = 0; i < 2; i++)
@@ -57,7 +50,7 @@ static int64_t burn(struct gosys_schedstats *after)
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
 	gosys_exitsyscall();
-	int64_t use = (process_cpu_ns() - cpu0) * 1000 / (t_now() - wall0);
+	int64_t use = (t_process_cpu() - cpu0) * 1000 / (t_now() - wall0);
 	*after = t_stats();
 	t_stats_print("after", after);
 	fprintf(stderr, "# the process used %.3f CPUs; %llu pauses, %.1f ms paused\n", use / 1000.0,

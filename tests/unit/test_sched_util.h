@@ -70,6 +70,14 @@ static inline int64_t t_thread_cpu(void)
 	return (int64_t)ts.tv_sec * T_SEC + ts.tv_nsec;
 }
 
+/* The whole process's CPU time so far, in ns. */
+static inline int64_t t_process_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * T_SEC + ts.tv_nsec;
+}
+
 /* First call: register and admit. Returns holding a P. */
 static inline void t_admit(void)
 {
