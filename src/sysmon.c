@@ -676,6 +676,28 @@ static struct gosys_lock chain_lock;
 
 void gosys__preempt_install(void)
 {
+#ifdef __SANITIZE_THREAD__
+	/*
+	 * ThreadSanitizer must see the handler: installed behind its back, the
+	 * handler's instrumented code ran in the middle of TSan's own runtime
+	 * (an atomic's clock update in gosys__send_preempt) and corrupted its
+	 * allocator (SEGV in DenseSlabAlloc::Refill, in the I3 suite). Through
+	 * sigaction, TSan delivers it at a point where its runtime is idle.
+	 * (Before preempt_installed is set, the preload's own sigaction passes
+	 * SIGURG straight on.)
+	 */
+	struct sigaction sa, prev;
+	__builtin_memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = gosys__preempt_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(GOSYS_PREEMPT_SIG, &sa, &prev) != 0) {
+		gosys__warn("cannot install the preemption signal handler; asyncpreempt is off");
+		return;
+	}
+	chained = prev;
+	__atomic_store_n(&preempt_installed, 1, __ATOMIC_RELEASE);
+#else
 	struct ksigaction ka = {0}, old = {0};
 	ka.handler = (void *)gosys__preempt_handler;
 	ka.flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK | 0x04000000 /* SA_RESTORER */;
@@ -690,6 +712,7 @@ void gosys__preempt_install(void)
 	chained.sa_flags = (int)(old.flags & ~0x04000000UL);
 	__builtin_memcpy(&chained.sa_mask, &old.mask, sizeof old.mask);
 	__atomic_store_n(&preempt_installed, 1, __ATOMIC_RELEASE);
+#endif
 }
 
 int gosys__sig_chain(int sig, const struct sigaction *act, struct sigaction *old)
