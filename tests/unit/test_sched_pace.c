@@ -174,11 +174,14 @@ START_TEST(pace_bounded_debt)
 	fprintf(stderr, "# registered burners: %.1f ms CPU in %.1f ms; paused %.1f ms in %llu pauses\n",
 		got / 1e6, RUN_NS / 1e6, st.paced_ns / 1e6, (unsigned long long)st.paces);
 	/* It tried, found the pauses futile (2.5 ms without refilling) and stood
-	 * aside for 100 ms at a time: a few pauses, none long. */
+	 * aside for 100 ms at a time: a few pauses, none long. The longest a
+	 * pause may last by design is the 6 ms overdraft it pays back plus the
+	 * half bucket (PACE_DEBT_NS, PACE_DEPTH_NS in sysmon.c); on average
+	 * they must stay within that, with a step's lateness on top. */
 	ck_assert_int_ge(st.paces, 1);
 	if (timing_judged()) {
 		ck_assert_int_ge(st.paces, 3);
-		ck_assert_msg(st.paced_ns / (st.paces ? st.paces : 1) <= 5 * T_MS,
+		ck_assert_msg(st.paced_ns / (st.paces ? st.paces : 1) <= 8 * T_MS,
 			      "pauses average %.2f ms", st.paced_ns / 1e6 / (double)st.paces);
 		ck_assert_msg(got >= RUN_NS / 2,
 			      "the registered threads got only %.1f ms of CPU", got / 1e6);
