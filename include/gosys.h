@@ -100,6 +100,11 @@ struct gosys_schedstats {
 	uint64_t paced_ns;	/* time spent paused, in ns */
 	int32_t pace_millicpus;	/* the pacing rate, thousandths of a CPU; 0 = off */
 	int32_t paced;		/* 1 while a pause is on */
+	/* runs without a P (see gosys_schedstats(3)) */
+	uint64_t nop_ns;	/* time Ms ran without a P, finished runs, in ns */
+	uint64_t nop_reclaims;	/* such Ms brought back under the bound by signal */
+	uint64_t sig_deferrals;	/* program signal handlers held until their thread
+				 * left the library's own code */
 };
 
 GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size);

@@ -13,18 +13,18 @@
 #define NEXT(row, type) ((type)gosys__pl_next(GOSYS_PL_##row))
 #define SIGCANCEL_NR 32 /* glibc's cancellation signal, __SIGRTMIN */
 
-/* ---- sigaction and signal: SIGURG goes to the scheduler's chain ---------- */
+/* ---- sigaction and signal: every program handler behind the trampoline --- */
 
 typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 
 static int sigaction_common(int row, int sig, const struct sigaction *act, struct sigaction *old)
 {
-	if (sig == GOSYS_PREEMPT_SIG && !gosys__pl_resolving && gosys__sig_chain(sig, act, old))
-		return 0;
 	sigaction_fn fn = (sigaction_fn)gosys__pl_next(row);
 	if (!fn)
 		gosys__pl_missing(row);
-	return fn(sig, act, old);
+	if (gosys__pl_resolving)
+		return fn(sig, act, old);
+	return gosys__sig_action(sig, act, old, fn);
 }
 
 GOSYS_PL_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
@@ -37,41 +37,39 @@ GOSYS_PL_EXPORT int __sigaction(int sig, const struct sigaction *act, struct sig
 	return sigaction_common(GOSYS_PL___sigaction, sig, act, old);
 }
 
-typedef sighandler_t (*signal_fn)(int, sighandler_t);
-
-/* signal() for SIGURG as a sigaction with libc's flags for that flavour. */
-static sighandler_t signal_common(int row, int sig, sighandler_t h, int flags, int selfmask)
+/* signal() and its flavours: a sigaction with libc's flags for each (glibc
+ * calls its internal sigaction, which we would not see). */
+static sighandler_t signal_common(int sig, sighandler_t h, int flags, int selfmask)
 {
-	if (sig == GOSYS_PREEMPT_SIG && h != SIG_ERR && !gosys__pl_resolving) {
-		struct sigaction a, o;
-		__builtin_memset(&a, 0, sizeof a);
-		a.sa_handler = h;
-		sigemptyset(&a.sa_mask);
-		if (selfmask)
-			sigaddset(&a.sa_mask, sig);
-		a.sa_flags = flags;
-		if (gosys__sig_chain(sig, &a, &o))
-			return o.sa_handler;
+	if (h == SIG_ERR || sig <= 0 || sig >= GOSYS_NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
 	}
-	signal_fn fn = (signal_fn)gosys__pl_next(row);
-	if (!fn)
-		gosys__pl_missing(row);
-	return fn(sig, h);
+	struct sigaction a, o;
+	__builtin_memset(&a, 0, sizeof a);
+	a.sa_handler = h;
+	sigemptyset(&a.sa_mask);
+	if (selfmask)
+		sigaddset(&a.sa_mask, sig);
+	a.sa_flags = flags;
+	if (sigaction_common(GOSYS_PL_sigaction, sig, &a, &o) != 0)
+		return SIG_ERR;
+	return o.sa_handler;
 }
 
 GOSYS_PL_EXPORT sighandler_t signal(int sig, sighandler_t h)
 {
-	return signal_common(GOSYS_PL_signal, sig, h, SA_RESTART, 1);
+	return signal_common(sig, h, SA_RESTART, 1);
 }
 
 GOSYS_PL_EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
 {
-	return signal_common(GOSYS_PL_bsd_signal, sig, h, SA_RESTART, 1);
+	return signal_common(sig, h, SA_RESTART, 1);
 }
 
 GOSYS_PL_EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
 {
-	return signal_common(GOSYS_PL_sysv_signal, sig, h, SA_RESETHAND | SA_NODEFER, 0);
+	return signal_common(sig, h, SA_RESETHAND | SA_NODEFER, 0);
 }
 
 /* ---- pthread_create: admit the new thread before its start routine ------- */

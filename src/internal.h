@@ -192,5 +192,15 @@ GOSYS_HIDDEN int gosys__bypass(void);
  */
 #define GOSYS_PREEMPT_SIG SIGURG
 GOSYS_HIDDEN int gosys__sig_chain(int sig, const struct sigaction *act, struct sigaction *old);
+/*
+ * sigaction() through the library (signal.c): a program handler is
+ * installed behind the library's trampoline, which defers it while its
+ * thread is inside the library; the program's own action is kept and
+ * returned as old. real is libc's sigaction. As sigaction otherwise.
+ */
+#define GOSYS_NSIG 65
+typedef int (*gosys_sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+GOSYS_HIDDEN int gosys__sig_action(int sig, const struct sigaction *act, struct sigaction *old,
+				   gosys_sigaction_fn real);
 
 #endif

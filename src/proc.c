@@ -41,13 +41,22 @@ struct gosys_m *gosys__m_register(void)
 	gosys__init();
 	if (gosys__curm || gosys__nosched)
 		return gosys__curm;
+	/* No M yet, so no deferral: a handler's own call here would register
+	 * again and wait for the lock its thread holds. Two syscalls, once in
+	 * the life of a thread. */
+	uint64_t all = ~0ULL, old;
+	__gosys_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, (long)&old, 8);
 	gosys_lock(&S->lock);
 	struct gosys_m *m = m_new_locked();
 	gosys_unlock(&S->lock);
 	SET_INCALL(m, 1); /* a handler's calls during admission are no-ops */
+	m->entry_sp = (uintptr_t)__builtin_frame_address(0);
+	gosys__crit_enter(m); /* and the handlers wait until it has a P */
 	m_publish(m);
+	__gosys_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0, 8);
 	gosys__m_getp(m, 1);
 	SET_INCALL(m, 0);
+	gosys__crit_exit(m);
 	return m;
 }
 
@@ -105,9 +114,11 @@ __attribute__((constructor(101))) void gosys__init(void)
 	 * never start it and meet the kernel's throttling instead. (A fork child
 	 * starts it at its first wait, like any other process.) */
 	if (gosys__pace_rate(given > 0 ? given : milli, given > 0, aff) > 0) {
+		gosys__crit_enter(m);
 		gosys_lock(&S->lock);
 		gosys__sysmon_wake_locked(1, 0);
 		gosys_unlock(&S->lock);
+		gosys__crit_exit(m);
 	}
 	__atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
 }
@@ -176,6 +187,7 @@ GOSYS_API int gosys_maxprocs(int n)
 	struct gosys_m *m = gosys__curm;
 	uint32_t incall = m ? m->incall : 0;
 	if (m) { /* keep our own preemption handler out while we hold the lock */
+		gosys__crit_enter(m); /* and the program's */
 		SET_INCALL(m, incall + 1);
 		/* An entry: the monitor must not read a wait for this lock as a
 		 * holder blocked in user code on two looks with the same tick. */
@@ -190,10 +202,12 @@ GOSYS_API int gosys_maxprocs(int n)
 		gosys__sysmon_wake_locked(0, 1);
 	}
 	gosys_unlock(&S->lock);
-	if (m)
-		SET_INCALL(m, incall);
 	for (int i = 0; i < nwake; i++)
 		gosys__wake_m(wake[i]);
+	if (m) {
+		SET_INCALL(m, incall);
+		gosys__crit_exit(m);
+	}
 	return old;
 }
 
@@ -210,6 +224,7 @@ GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size)
 	struct gosys_m *m = gosys__curm;
 	uint32_t incall = m ? m->incall : 0;
 	if (m) {
+		gosys__crit_enter(m);
 		SET_INCALL(m, incall + 1);
 		__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
 	}
@@ -234,9 +249,14 @@ GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size)
 	s.paced_ns = S->paced_ns + (S->paced ? gosys_nanotime() - S->pace_since : 0);
 	s.pace_millicpus = S->pace_milli;
 	s.paced = (int32_t)S->paced;
+	s.nop_ns = (uint64_t)S->nop_ns;
+	s.nop_reclaims = __atomic_load_n(&S->nop_reclaims, __ATOMIC_RELAXED);
+	s.sig_deferrals = __atomic_load_n(&S->sig_deferrals, __ATOMIC_RELAXED);
 	gosys_unlock(&S->lock);
-	if (m)
+	if (m) {
 		SET_INCALL(m, incall);
+		gosys__crit_exit(m);
+	}
 	__builtin_memcpy(st, &s, size < sizeof s ? size : sizeof s);
 	return (int)sizeof s;
 }
@@ -247,6 +267,7 @@ static void m_exit(struct gosys_m *m)
 {
 	int64_t now = gosys_nanotime();
 	struct gosys_m *w = NULL;
+	gosys__crit_enter(m); /* to the end: the M goes back on the free list */
 	gosys_lock(&S->lock);
 	while (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) & M_LOCKED)
 		__gosys_cpu_relax();
@@ -263,6 +284,7 @@ static void m_exit(struct gosys_m *m)
 	}
 	m->p = NULL;
 	m->live = 0;
+	m->nop_since = 0;
 	m->status = M_NOP;
 	S->nthreads--;
 	gosys_unlock(&S->lock);
@@ -271,10 +293,17 @@ static void m_exit(struct gosys_m *m)
 	 * wake cannot land on the next thread that gets this M. */
 	while (__atomic_load_n(&m->wakepending, __ATOMIC_ACQUIRE))
 		__gosys_cpu_relax();
+	/* Signals deferred until now run here, with the thread out of the
+	 * library for good (nosched is set: nothing in them is scheduled). */
+	uint64_t d = __atomic_exchange_n(&m->sigdeferred, 0, __ATOMIC_RELAXED);
+	gosys__curm = NULL; /* before another thread can get this M */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	gosys_lock(&S->lock);
 	m->freelink = S->mfree;
 	S->mfree = m;
 	gosys_unlock(&S->lock);
+	if (d)
+		__gosys_syscall4(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&d, 0, 8);
 }
 
 static void m_destructor(void *arg)
@@ -319,12 +348,16 @@ void gosys__vfork_end(void)
 
 static void fork_prepare(void)
 {
+	if (gosys__curm)
+		gosys__crit_enter(gosys__curm);
 	gosys_lock(&S->lock);
 }
 
 static void fork_parent(void)
 {
 	gosys_unlock(&S->lock);
+	if (gosys__curm)
+		gosys__crit_exit(gosys__curm);
 }
 
 /* The child has one thread: this one. One M, holding one P; no monitor. */
@@ -367,6 +400,9 @@ static void fork_child(void)
 	S->nthreads = 1;
 	self->preempt = 0;
 	self->sigpending = 0;
+	self->nop_since = 0;
+	gosys__sig_forget_deferred(self);
+	self->crit--; /* fork_prepare's */
 	self->heapidx = -1;
 	self->transit = 0;
 	self->tid = gosys__gettid();

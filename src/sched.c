@@ -164,6 +164,12 @@ struct gosys_m *gosys__m_alloc_locked(void)
 	SET_RETURNING(m, 0);
 	m->live = 1;
 	m->transit = 0;
+	m->parked = 0;
+	m->urgent = 0;
+	m->crit = 0;
+	m->sigdeferred = 0;
+	m->nop_since = 0;
+	m->nop_cpu = -1;
 	S->nthreads++;
 	return m;
 }
@@ -357,6 +363,11 @@ static struct gosys_p *getp_now_locked(void)
 /* Where a queueing M goes in I3's order (see the essay). */
 static int64_t place_key_locked(int64_t cpu, int returning)
 {
+	if (returning > 1 && S->nwaiting) {
+		/* Owed to a signal handler: ahead of every waiter, by a slice. */
+		int64_t first = S->heap[0]->key - (int64_t)gosys__knobs.slice_ms * 1000000;
+		return cpu < first ? cpu : first;
+	}
 	if (returning && S->nwaiting) {
 		int64_t floor = S->heap[0]->key - (int64_t)gosys__knobs.slice_ms * 1000000;
 		if (cpu < floor)
@@ -416,11 +427,30 @@ static void wakeup_preempt(struct gosys_m *m, int64_t key, struct gosys_p *p, st
  * Gets m a P: at once if one is free, else queue in I3's order and park until
  * a releaser hands one over. m holds no P. Returns with m RUNNING on its P.
  */
+static void getp(struct gosys_m *m, int returning);
+
 void gosys__m_getp(struct gosys_m *m, int returning)
+{
+	gosys__crit_enter(m);
+	getp(m, returning);
+	gosys__crit_exit(m);
+}
+
+/* The end of a run without a P (lock held). */
+static void nop_end_locked(struct gosys_m *m, int64_t now)
+{
+	if (m->nop_since) {
+		S->nop_ns += now - m->nop_since;
+		m->nop_since = 0;
+	}
+}
+
+static void getp(struct gosys_m *m, int returning)
 {
 	int64_t cpu = gosys__thread_cpu(0);
 	int64_t now = gosys_nanotime();
 	gosys_lock(&S->lock);
+	nop_end_locked(m, now);
 	if (m->transit) {
 		m->transit = 0;
 		S->ntransit--;
@@ -435,7 +465,9 @@ void gosys__m_getp(struct gosys_m *m, int returning)
 		}
 	}
 	gosys_noteclear(&m->park);
-	m->key = place_key_locked(cpu, returning);
+	/* A thread running (or owed) a program handler goes first, once. */
+	int urgent = (int)__atomic_exchange_n(&m->urgent, 0, __ATOMIC_RELAXED);
+	m->key = place_key_locked(cpu, urgent ? 2 : returning);
 	SET_RETURNING(m, (uint32_t)returning);
 	__atomic_store_n(&m->status, M_WAITING, __ATOMIC_RELAXED);
 	if (S->nwaiting == 0)
@@ -465,7 +497,7 @@ void gosys__m_getp(struct gosys_m *m, int returning)
 	}
 	if (w == m) { /* the P we found went to the top waiter: ourselves */
 		__atomic_sub_fetch(&m->wakepending, 1, __ATOMIC_RELEASE);
-			gosys_unlock(&S->lock);
+		gosys_unlock(&S->lock);
 		return;
 	}
 	S->parks++;
@@ -479,8 +511,46 @@ void gosys__m_getp(struct gosys_m *m, int returning)
 	gosys__wake_m(w);
 	if (cp)
 		wakeup_preempt(m, key, cp, cm, ctick, ctid);
+	__atomic_store_n(&m->parked, 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	gosys_notesleep(&m->park);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&m->parked, 0, __ATOMIC_RELAXED);
 	GOSYS_DASSERT(m->p != NULL);
+}
+
+/*
+ * A program signal was deferred on m while it waits for a P (called from
+ * the trampoline on m itself, parked: it holds no lock). The handler is user
+ * code owed to the program, and others may be waiting on it (a stop-the-
+ * world's acknowledgement): m is placed as a thread woken from a block is,
+ * ahead of compute-bound waiters, and the longest-running holder is asked to
+ * yield if m has had a granule less CPU.
+ */
+void gosys__sig_boost(struct gosys_m *m)
+{
+	int64_t cpu = gosys__thread_cpu(0);
+	gosys_lock(&S->lock);
+	if (__atomic_load_n(&m->status, __ATOMIC_RELAXED) != M_WAITING || m->heapidx < 0 ||
+	    gosys_noteisset(&m->park)) {
+		gosys_unlock(&S->lock);
+		return;
+	}
+	__atomic_store_n(&m->urgent, 0, __ATOMIC_RELAXED);
+	int64_t key = place_key_locked(cpu, 2);
+	if (key < m->key) {
+		m->key = key;
+		heap_up((uint32_t)m->heapidx);
+	}
+	SET_RETURNING(m, 1);
+	struct gosys_p *cp = wakeup_candidate_locked(m);
+	struct gosys_m *cm = cp ? cp->m : NULL;
+	uint64_t ctick = cm ? __atomic_load_n(&cm->tick, __ATOMIC_RELAXED) : 0;
+	int ctid = cm ? cm->tid : 0;
+	key = m->key;
+	gosys_unlock(&S->lock);
+	if (cp)
+		wakeup_preempt(m, key, cp, cm, ctick, ctid);
 }
 
 /* m gives its P to the first waiter (or the idle list) and queues behind it
@@ -488,10 +558,12 @@ void gosys__m_getp(struct gosys_m *m, int returning)
 static void yield_p(struct gosys_m *m)
 {
 	int64_t now = gosys_nanotime();
+	gosys__crit_enter(m);
 	gosys_lock(&S->lock);
 	struct gosys_p *p = m->p;
 	if (!p || (S->nwaiting == 0 && !S->paced && p->id < S->maxprocs)) {
 		gosys_unlock(&S->lock);
+		gosys__crit_exit(m);
 		return;
 	}
 	m->p = NULL;
@@ -506,7 +578,8 @@ static void yield_p(struct gosys_m *m)
 	S->ntransit++;
 	gosys_unlock(&S->lock);
 	gosys__wake_m(w);
-	gosys__m_getp(m, 0);
+	getp(m, 0);
+	gosys__crit_exit(m);
 }
 
 /* ---- entering and leaving calls ---------------------------------------- */
@@ -528,17 +601,48 @@ static int is_nested(struct gosys_m *m, uintptr_t sp)
 
 void gosys__exit_outermost(struct gosys_m *m);
 
-/* Everything the fast path does not handle. kind: 0 lazy, 1 eager. */
-static GOSYS_NOINLINE void enter_slow(int kind, uintptr_t sp)
+/* m, BLOCKED, gives its P (if still attached) to the first waiter. Inside a
+ * critical section: the wake is owed before any program handler runs. */
+static void handoff_blocked(struct gosys_m *m)
 {
-	struct gosys_m *m = gosys__curm;
-	if (gosys__nosched)
+	int64_t now = gosys_nanotime();
+	gosys_lock(&S->lock);
+	struct gosys_p *p = m->p;
+	struct gosys_m *w = NULL;
+	if (p && gosys__steal_locked(p, m, M_BLOCKED, M_BLOCKED))
+		w = gosys__releasep_locked(p, now);
+	gosys_unlock(&S->lock);
+	gosys__wake_m(w);
+}
+
+/*
+ * An eager call made by a signal handler inside a lazy call of its thread's
+ * (the outer call keeps the P while the handler blocks): it releases the P
+ * as the outer call would have if it had been eager. The outer exit takes
+ * BLOCKED as well as SYSCALL, and finds m->p gone.
+ */
+static void nested_block(struct gosys_m *m)
+{
+	uint32_t s = M_SYSCALL;
+	if (m->vfork ||
+	    !__atomic_compare_exchange_n(&m->status, &s, M_BLOCKED, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_RELAXED))
 		return;
-	if (!m && !(m = gosys__m_register()))
+	SET_RETURNING(m, 1);
+	if (__atomic_load_n(&S->nwaiting, __ATOMIC_SEQ_CST) == 0)
 		return;
+	handoff_blocked(m);
+}
+
+/* Everything the fast path does not handle. kind: 0 lazy, 1 eager. Inside a
+ * critical section: the program's handlers wait until the call is entered. */
+static void enter_slow_crit(struct gosys_m *m, int kind, uintptr_t sp)
+{
 	if (m->incall) {
 		if (is_nested(m, sp)) {
 			SET_INCALL(m, m->incall + 1);
+			if (kind)
+				nested_block(m);
 			return;
 		}
 		SET_INCALL(m, 1);
@@ -552,6 +656,7 @@ static GOSYS_NOINLINE void enter_slow(int kind, uintptr_t sp)
 	    !__atomic_load_n(&m->p, __ATOMIC_ACQUIRE)) {
 		/* The monitor took the P while we were blocked outside the library. */
 		gosys_lock(&S->lock);
+		nop_end_locked(m, gosys_nanotime());
 		__atomic_and_fetch(&m->preempt, ~(uint32_t)PREEMPT_SLICE, __ATOMIC_RELAXED);
 		if (!__atomic_load_n(&m->p, __ATOMIC_ACQUIRE)) {
 			SET_RETURNING(m, 1);
@@ -588,6 +693,18 @@ static GOSYS_NOINLINE void enter_slow(int kind, uintptr_t sp)
 	__atomic_store_n(&m->status, M_SYSCALL, __ATOMIC_RELEASE);
 }
 
+static GOSYS_NOINLINE void enter_slow(int kind, uintptr_t sp)
+{
+	struct gosys_m *m = gosys__curm;
+	if (gosys__nosched)
+		return;
+	if (!m && !(m = gosys__m_register()))
+		return;
+	gosys__crit_enter(m);
+	enter_slow_crit(m, kind, sp);
+	gosys__crit_exit(m); /* in the call now: deferred handlers run here */
+}
+
 /* The fast paths' common part: an M in user code with nothing asked of it
  * starts its outermost call. Everything here is on the M's own cache line. */
 static inline int enter_fast(struct gosys_m *m, uintptr_t sp)
@@ -609,6 +726,7 @@ void gosys__entersyscall(void)
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	if (GOSYS_LIKELY(enter_fast(m, sp))) {
 		__atomic_store_n(&m->status, M_SYSCALL, __ATOMIC_RELEASE);
+		gosys__sig_flush(m); /* a handler that landed before the store */
 		return;
 	}
 	enter_slow(0, sp);
@@ -621,17 +739,14 @@ void gosys__entersyscallblock(void)
 	if (GOSYS_LIKELY(enter_fast(m, sp))) {
 		SET_RETURNING(m, 1);
 		__atomic_exchange_n(&m->status, M_BLOCKED, __ATOMIC_SEQ_CST);
-		if (GOSYS_LIKELY(__atomic_load_n(&S->nwaiting, __ATOMIC_SEQ_CST) == 0))
+		if (GOSYS_LIKELY(__atomic_load_n(&S->nwaiting, __ATOMIC_SEQ_CST) == 0)) {
+			gosys__sig_flush(m);
 			return;
+		}
 		/* Someone waits: hand the P over now, unless a waiter stole it. */
-		int64_t now = gosys_nanotime();
-		gosys_lock(&S->lock);
-		struct gosys_p *p = m->p;
-		struct gosys_m *w = NULL;
-		if (p && gosys__steal_locked(p, m, M_BLOCKED, M_BLOCKED))
-			w = gosys__releasep_locked(p, now);
-		gosys_unlock(&S->lock);
-		gosys__wake_m(w);
+		gosys__crit_enter(m);
+		handoff_blocked(m);
+		gosys__crit_exit(m);
 		return;
 	}
 	enter_slow(1, sp);
@@ -640,6 +755,7 @@ void gosys__entersyscallblock(void)
 /* The end of the outermost call (m->incall == 1): get back to RUNNING on a P. */
 void gosys__exit_outermost(struct gosys_m *m)
 {
+	gosys__crit_enter(m);
 	for (;;) {
 		uint32_t s = __atomic_load_n(&m->status, __ATOMIC_ACQUIRE);
 		if (s & M_LOCKED) {
@@ -653,8 +769,9 @@ void gosys__exit_outermost(struct gosys_m *m)
 		break;
 	}
 	if (!__atomic_load_n(&m->p, __ATOMIC_ACQUIRE))
-		gosys__m_getp(m, (int)__atomic_load_n(&m->returning, __ATOMIC_RELAXED));
+		getp(m, (int)__atomic_load_n(&m->returning, __ATOMIC_RELAXED));
 	SET_INCALL(m, 0);
+	gosys__crit_exit(m); /* back in user code: deferred handlers run here */
 }
 
 static GOSYS_NOINLINE void exit_slow(struct gosys_m *m)
@@ -692,6 +809,7 @@ void gosys__exitsyscall(void)
 						__ATOMIC_RELAXED) &&
 		    GOSYS_LIKELY(__atomic_load_n(&m->p, __ATOMIC_ACQUIRE) != NULL)) {
 			SET_INCALL(m, 0);
+			gosys__sig_flush(m); /* a handler that landed after the CAS */
 			return;
 		}
 	}
@@ -707,43 +825,59 @@ int gosys__eintr_was_ours(void)
 	struct gosys_m *m = gosys__curm;
 	if (!m || !m->eintr_ours)
 		return 0;
+	uint32_t v = m->eintr_ours;
 	m->eintr_ours = 0;
-	return 1;
+	/* Ours alone: a program handler that ran in the call may be why it
+	 * returned EINTR, and then the program must see it. */
+	return v == EINTR_OURS;
 }
 
 /* The preemption signal handler, on the signalled thread: 1 if the signal was
  * the monitor's (then it parks here, or marks an interrupted call). */
 GOSYS_HIDDEN int gosys__preempt_signal_taken(void);
-static void preempt_here(void);
+static void preempt_here(struct gosys_m *m);
 int gosys__preempt_signal_taken(void)
 {
 	struct gosys_m *m = gosys__curm;
 	if (!m || !__atomic_exchange_n(&m->sigpending, 0, __ATOMIC_ACQ_REL))
 		return 0;
-	if (m->incall)
-		m->eintr_ours = 1; /* it may have cut a call short: the wrapper redoes it */
+	if (m->incall || m->crit)
+		m->eintr_ours |= EINTR_OURS; /* it may have cut a call short: the wrapper redoes it */
 	else
-		preempt_here();
+		preempt_here(m);
 	return 1;
 }
 
-static void preempt_here(void)
+/* In user code, from the preemption signal: a holder asked to yield gives
+ * its P up and queues; an M running without a P (NOP: the monitor took it
+ * while it was blocked where we cannot see, and it never called us again)
+ * queues for one. Either way it returns holding a P, under the bound. */
+static void preempt_here(struct gosys_m *m)
 {
-	struct gosys_m *m = gosys__curm;
-	if (!m || gosys__nosched || m->incall || m->vfork ||
-	    __atomic_load_n(&m->status, __ATOMIC_ACQUIRE) != M_RUNNING)
+	if (gosys__nosched || m->vfork)
 		return;
+	uint32_t st = __atomic_load_n(&m->status, __ATOMIC_ACQUIRE);
+	int nop = st != M_RUNNING || !__atomic_load_n(&m->p, __ATOMIC_ACQUIRE);
 	uint32_t pre = __atomic_load_n(&m->preempt, __ATOMIC_ACQUIRE);
-	if (!(pre & (PREEMPT_SLICE | PREEMPT_DEAD)))
+	if (!nop && !(pre & (PREEMPT_SLICE | PREEMPT_DEAD)))
 		return;
 	SET_INCALL(m, 1);
+	m->entry_sp = (uintptr_t)__builtin_frame_address(0);
 	__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
+	if (nop) {
+		__atomic_add_fetch(&S->nop_reclaims, 1, __ATOMIC_RELAXED);
+		SET_RETURNING(m, 1);
+		gosys__exit_outermost(m); /* queues for a P, ends the call */
+		return;
+	}
+	gosys__crit_enter(m);
 	gosys_lock(&S->lock);
 	__atomic_and_fetch(&m->preempt, ~(uint32_t)(PREEMPT_SLICE | PREEMPT_DEAD), __ATOMIC_RELAXED);
 	S->async_preempts++;
 	gosys_unlock(&S->lock);
 	yield_p(m);
 	SET_INCALL(m, 0);
+	gosys__crit_exit(m);
 }
 
 GOSYS_API void gosys_gosched(void)
@@ -753,12 +887,13 @@ GOSYS_API void gosys_gosched(void)
 		gosys__m_register();
 		return;
 	}
-	if (gosys__nosched || m->incall || m->vfork)
+	if (gosys__nosched || m->incall || m->vfork || m->crit)
 		return;
 	__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) != M_RUNNING ||
 	    !__atomic_load_n(&m->p, __ATOMIC_ACQUIRE)) {
 		SET_INCALL(m, 1);
+		m->entry_sp = (uintptr_t)__builtin_frame_address(0);
 		SET_RETURNING(m, 1);
 		gosys__exit_outermost(m);
 		return;
@@ -766,7 +901,9 @@ GOSYS_API void gosys_gosched(void)
 	uint32_t pre = __atomic_load_n(&m->preempt, __ATOMIC_ACQUIRE);
 	if (!pre && __atomic_load_n(&S->nwaiting, __ATOMIC_RELAXED) == 0)
 		return;
+	gosys__crit_enter(m);
 	SET_INCALL(m, 1);
+	m->entry_sp = (uintptr_t)__builtin_frame_address(0);
 	if (pre) {
 		gosys_lock(&S->lock);
 		__atomic_and_fetch(&m->preempt, ~(uint32_t)(PREEMPT_SLICE | PREEMPT_DEAD), __ATOMIC_RELAXED);
@@ -776,4 +913,5 @@ GOSYS_API void gosys_gosched(void)
 	}
 	yield_p(m);
 	SET_INCALL(m, 0);
+	gosys__crit_exit(m);
 }

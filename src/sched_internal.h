@@ -38,6 +38,13 @@ enum {
 	M_LOCKED = 0x100,
 };
 
+/* m->eintr_ours bits: what interrupted the current call. A call that returns
+ * EINTR is redone only if the library's own signal alone landed in it. */
+enum {
+	EINTR_OURS = 1,	/* the preemption signal */
+	EINTR_PROG = 2,	/* a program handler ran */
+};
+
 /* m->preempt bits: requests the M honours at its next library entry. */
 enum {
 	PREEMPT_SLICE = 1,  /* hand the P to the first waiter, queue behind it */
@@ -86,9 +93,15 @@ struct gosys_m {
 	uint64_t tick;		/* the M (relaxed atomic store): +1 at every entry */
 	struct gosys_p *p;	/* held P; the M, or a stealer while LOCKED/under lock */
 	uintptr_t entry_sp;	/* the M: stack address of the outermost entry */
-	uint32_t eintr_ours;	/* the M (and its signal handler) */
+	uint32_t eintr_ours;	/* the M (and its signal handlers): EINTR_* bits,
+				 * cleared at each outermost entry */
 	uint32_t sigpending;	/* atomic; monitor sets before tgkill, handler clears */
 	uint32_t wakepending;	/* atomic; releases chosen us, wakes not yet sent */
+	uint32_t crit;		/* the M: depth of library sections in which the
+				 * program's handlers are deferred (signal.c) */
+	uint64_t sigdeferred;	/* the M's handlers (relaxed atomics): signals put
+				 * back pending and blocked, unblocked at the next
+				 * exit from the library */
 	/* Cold: slow paths, under lock unless said. */
 	struct gosys_note park __attribute__((aligned(GOSYS_CACHELINE)));
 				/* the M sleeps here while WAITING; a releaser
@@ -102,6 +115,13 @@ struct gosys_m {
 				 * stealer both write it */
 	uint32_t live;		/* registered and not exited; lock */
 	uint32_t transit;	/* counted in sched.ntransit; lock */
+	uint32_t parked;	/* the M: asleep on park, holding no lock */
+	uint32_t urgent;	/* the M (its handlers): a program handler runs on
+				 * it; its next wait for a P goes first */
+	int64_t nop_since;	/* when the monitor took its P while it was blocked
+				 * outside the library (NOP), 0: not NOP; lock */
+	int64_t nop_cpu;	/* its CPU clock at the monitor's last NOP scan,
+				 * -1: none; the monitor */
 	struct gosys_m *freelink; /* free list; lock */
 	struct gosys_m *alllink;  /* all Ms ever made; set once before publication */
 } __attribute__((aligned(GOSYS_CACHELINE)));
@@ -138,9 +158,14 @@ struct gosys_sched {
 	uint64_t paces;		/* pauses begun; lock */
 	int64_t paced_ns;	/* time paused, finished pauses; lock */
 	int64_t pace_since;	/* start of the current pause; lock */
+	uint32_t nop_scan;	/* NOP Ms may exist: the monitor scans the Ms;
+				 * the monitor (atomic) */
 	/* Counters; lock. */
 	uint64_t handoffs, retakes, blocked_retakes, preempts, async_preempts, parks,
 		nop_runs, monitor_ticks;
+	int64_t nop_ns;		/* time Ms spent as NOP, finished runs; lock */
+	uint64_t nop_reclaims;	/* NOP Ms brought back by the preemption signal; atomic */
+	uint64_t sig_deferrals;	/* program handlers deferred; atomic */
 };
 
 GOSYS_HIDDEN extern struct gosys_sched gosys__sched;
@@ -200,5 +225,44 @@ GOSYS_HIDDEN void gosys__preempt_install(void);
 /* Asks m (thread tid) to yield by signal; one signal in flight at most. */
 GOSYS_HIDDEN void gosys__send_preempt(struct gosys_m *m, int tid);
 GOSYS_HIDDEN void gosys__preempt_handler(int sig, siginfo_t *si, void *uctx);
+
+/* signal.c: the program's handlers (see the file's head). */
+/* 1 while a handler landing on m must wait: m is in the library's own code
+ * (a critical section, the park, the instructions around a call). */
+GOSYS_HIDDEN int gosys__in_library(const struct gosys_m *m);
+/* Unblocks the signals deferred on m, if m is out of the library. */
+GOSYS_HIDDEN void gosys__sig_flush_slow(struct gosys_m *m);
+GOSYS_HIDDEN void gosys__sig_forget_deferred(struct gosys_m *m);
+/* The trampoline's body: defers the signal or runs the program's handler. */
+GOSYS_HIDDEN void gosys__sig_deliver(int sig, siginfo_t *si, void *uc);
+GOSYS_HIDDEN void gosys__sig_preempt_installing(int on);
+/* sched.c: a signal was deferred on m, parked for a P: move it up. */
+GOSYS_HIDDEN void gosys__sig_boost(struct gosys_m *m);
+GOSYS_HIDDEN void gosys__sig_preempt_owned(const struct sigaction *prev);
+GOSYS_HIDDEN int gosys__sig_preempt_is_owned(void);
+
+static inline void gosys__sig_flush(struct gosys_m *m)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (GOSYS_UNLIKELY(__atomic_load_n(&m->sigdeferred, __ATOMIC_RELAXED)))
+		gosys__sig_flush_slow(m);
+}
+
+/* A critical section on a program thread: the program's handlers wait
+ * until it ends (and the thread is out of the library). Every hold of
+ * sched.lock on a program thread is inside one, and so is every wake owed. */
+static inline void gosys__crit_enter(struct gosys_m *m)
+{
+	__atomic_store_n(&m->crit, m->crit + 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void gosys__crit_exit(struct gosys_m *m)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&m->crit, m->crit - 1, __ATOMIC_RELAXED);
+	if (m->crit == 0)
+		gosys__sig_flush(m);
+}
 
 #endif

@@ -352,6 +352,9 @@ static int retake(void)
 				if (gosys__steal_locked(p, c->m, M_RUNNING, M_NOP)) {
 					S->blocked_retakes++;
 					S->nop_runs++;
+					c->m->nop_since = now;
+					c->m->nop_cpu = -1;
+					__atomic_store_n(&S->nop_scan, 1, __ATOMIC_RELAXED);
 					n++;
 					struct gosys_m *w = gosys__releasep_locked(p, now);
 					if (w)
@@ -375,6 +378,46 @@ static int retake(void)
 	for (int i = 0; i < nsig; i++)
 		gosys__send_preempt(sig[i].m, sig[i].tid);
 	return n;
+}
+
+/*
+ * Ms running without a P (NOP) that compute: I1 allows none, so each one
+ * whose CPU clock moved by NOP_RUN_NS since the last scan is sent the
+ * preemption signal, whose handler queues it for a P (sched.c,
+ * preempt_here). One that sleeps is left alone: it runs no user code, and a
+ * signal would only cut its sleep short. Scans every NOP_SCAN_NS while the
+ * monitor has made NOP Ms and not yet seen them all gone.
+ */
+#define NOP_SCAN_NS 2000000
+#define NOP_RUN_NS 500000
+
+static void nop_scan(int64_t *last)
+{
+	int64_t now = gosys_nanotime();
+	if (!__atomic_load_n(&S->nop_scan, __ATOMIC_RELAXED) || now - *last < NOP_SCAN_NS)
+		return;
+	*last = now;
+	int found = 0;
+	/* No lock: the list is push-only and Ms are never unmapped. An M that
+	 * moved on since its fields were read gets at worst one spurious
+	 * signal, which its handler ignores (it is not NOP any more). */
+	for (struct gosys_m *m = __atomic_load_n(&S->allm, __ATOMIC_ACQUIRE); m; m = m->alllink) {
+		if (!__atomic_load_n(&m->nop_since, __ATOMIC_RELAXED))
+			continue;
+		uint32_t st = __atomic_load_n(&m->status, __ATOMIC_ACQUIRE);
+		if (st != M_NOP || __atomic_load_n(&m->incall, __ATOMIC_RELAXED)) {
+			m->nop_cpu = -1;
+			continue;
+		}
+		found++;
+		int tid = __atomic_load_n(&m->tid, __ATOMIC_RELAXED);
+		int64_t cpu = gosys__thread_cpu(tid);
+		if (m->nop_cpu >= 0 && cpu - m->nop_cpu >= NOP_RUN_NS)
+			gosys__send_preempt(m, tid);
+		m->nop_cpu = cpu;
+	}
+	if (!found)
+		__atomic_store_n(&S->nop_scan, 0, __ATOMIC_RELAXED);
 }
 
 /*
@@ -604,7 +647,7 @@ static int sysmon_main(void *arg)
 	gosys_lock(&S->lock);
 	S->sysmon_tid = (int32_t)__gosys_syscall0(SYS_gettid);
 	gosys_unlock(&S->lock);
-	int64_t delay = TICK_MIN_NS, last_refresh = gosys_nanotime();
+	int64_t delay = TICK_MIN_NS, last_refresh = gosys_nanotime(), last_nop = 0;
 	int idle = 0;
 	int look_now = 1; /* started by an M that just queued: look at once */
 	refresh_limits(&last_refresh, 1);
@@ -633,6 +676,9 @@ static int sysmon_main(void *arg)
 			int64_t ns = deep ? (refresh ? REFRESH_NS : -1) : delay;
 			if (pace_next > 0 && (ns < 0 || pace_next < ns))
 				ns = pace_next; /* pacing's next step is due first */
+			if (__atomic_load_n(&S->nop_scan, __ATOMIC_RELAXED) &&
+			    (ns < 0 || ns > NOP_SCAN_NS))
+				ns = NOP_SCAN_NS;
 			sysmon_delay = deep ? TICK_MAX_NS * 1000 : delay;
 			gosys_noteclear(&S->sysmonnote);
 			S->sysmonwait = 1;
@@ -643,6 +689,7 @@ static int sysmon_main(void *arg)
 			gosys_unlock(&S->lock);
 			if (refresh)
 				refresh_limits(&last_refresh, 0);
+			nop_scan(&last_nop);
 			if (deep) {
 				if (woke) {
 					delay = TICK_MIN_NS;
@@ -670,10 +717,6 @@ struct ksigaction {
 	uint64_t mask;
 };
 
-static uint32_t preempt_installed;	/* set once at init, before threads */
-static struct sigaction chained;	/* the program's SIGURG action; chain_lock */
-static struct gosys_lock chain_lock;
-
 void gosys__preempt_install(void)
 {
 #ifdef __SANITIZE_THREAD__
@@ -683,20 +726,21 @@ void gosys__preempt_install(void)
 	 * (an atomic's clock update in gosys__send_preempt) and corrupted its
 	 * allocator (SEGV in DenseSlabAlloc::Refill, in the I3 suite). Through
 	 * sigaction, TSan delivers it at a point where its runtime is idle.
-	 * (Before preempt_installed is set, the preload's own sigaction passes
-	 * SIGURG straight on.)
+	 * (While installing, the preload's own sigaction passes it straight on.)
 	 */
 	struct sigaction sa, prev;
 	__builtin_memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = gosys__preempt_handler;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(GOSYS_PREEMPT_SIG, &sa, &prev) != 0) {
+	gosys__sig_preempt_installing(1); /* our own sigaction passes it on */
+	int r = sigaction(GOSYS_PREEMPT_SIG, &sa, &prev);
+	gosys__sig_preempt_installing(0);
+	if (r != 0) {
 		gosys__warn("cannot install the preemption signal handler; asyncpreempt is off");
 		return;
 	}
-	chained = prev;
-	__atomic_store_n(&preempt_installed, 1, __ATOMIC_RELEASE);
+	gosys__sig_preempt_owned(&prev);
 #else
 	struct ksigaction ka = {0}, old = {0};
 	ka.handler = (void *)gosys__preempt_handler;
@@ -707,25 +751,13 @@ void gosys__preempt_install(void)
 		gosys__warn("cannot install the preemption signal handler; asyncpreempt is off");
 		return;
 	}
-	__builtin_memset(&chained, 0, sizeof chained);
-	chained.sa_handler = (void (*)(int))old.handler;
-	chained.sa_flags = (int)(old.flags & ~0x04000000UL);
-	__builtin_memcpy(&chained.sa_mask, &old.mask, sizeof old.mask);
-	__atomic_store_n(&preempt_installed, 1, __ATOMIC_RELEASE);
+	struct sigaction prev;
+	__builtin_memset(&prev, 0, sizeof prev);
+	prev.sa_handler = (void (*)(int))old.handler;
+	prev.sa_flags = (int)(old.flags & ~0x04000000UL);
+	__builtin_memcpy(&prev.sa_mask, &old.mask, sizeof old.mask);
+	gosys__sig_preempt_owned(&prev);
 #endif
-}
-
-int gosys__sig_chain(int sig, const struct sigaction *act, struct sigaction *old)
-{
-	if (sig != GOSYS_PREEMPT_SIG || !__atomic_load_n(&preempt_installed, __ATOMIC_ACQUIRE))
-		return 0;
-	gosys_lock(&chain_lock);
-	if (old)
-		*old = chained;
-	if (act)
-		chained = *act;
-	gosys_unlock(&chain_lock);
-	return 1;
 }
 
 void gosys__preempt_handler(int sig, siginfo_t *si, void *uctx)
@@ -734,14 +766,7 @@ void gosys__preempt_handler(int sig, siginfo_t *si, void *uctx)
 		if (gosys__preempt_signal_taken())
 			return;
 	}
-	/* Not ours: the program's own handler, as if we were not here. */
-	struct sigaction a = chained; /* a torn read is no worse than a race in the program */
-	if (a.sa_handler == SIG_DFL || a.sa_handler == SIG_IGN)
-		return; /* SIGURG's default is to ignore it */
-	if (a.sa_flags & SA_RESETHAND) /* no lock here: the handler may interrupt its holder */
-		__atomic_store_n(&chained.sa_handler, SIG_DFL, __ATOMIC_RELAXED);
-	if (a.sa_flags & SA_SIGINFO)
-		a.sa_sigaction(sig, si, uctx);
-	else
-		a.sa_handler(sig);
+	/* Not ours: the program's own handler, as if we were not here (and
+	 * deferred as any other while this thread is inside the library). */
+	gosys__sig_deliver(sig, si, uctx);
 }
