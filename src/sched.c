@@ -54,6 +54,56 @@
  * use stays above the rate (threads the scheduler cannot stop) ends after
  * 2.5 ms and pacing stands aside for 100 ms: pauses always end (I2).
  *
+ * Signal handlers. A program's handler may run on any thread, in any state
+ * of ours, and may block there for as long as it likes (a stop-the-world
+ * handler waits in sigsuspend until another thread resumes it; libuv takes
+ * a pipe as a lock). The rule that keeps that safe: a program handler runs
+ * only where its thread owes the scheduler nothing, that is in user code or
+ * inside the program's own call (between the end of an entry, status
+ * SYSCALL or BLOCKED, and the start of the exit). Everywhere else (holding
+ * sched.lock, owing a wake, parked for a P, the few instructions of the
+ * fast paths around the status stores) the signal is deferred: every
+ * program handler runs behind a trampoline (signal.c) which, on such a
+ * thread, queues the signal back to the thread itself with its siginfo
+ * (rt_tgsigqueueinfo), blocks it in the context it returns to, and the
+ * first exit from the library's code unblocks it, so the kernel delivers it
+ * where the rule holds. The slow paths mark themselves with m->crit; the
+ * fast paths are classified by (incall, status) alone and pay one load and
+ * branch at their end. Then a handler that blocks holds no lock, owes no
+ * wake, and its P, if any, is one the ordinary rules take: an eager call
+ * has given it away, a lazy one loses it on two looks, a handler blocked in
+ * user code loses it as any blocked holder. A nested eager call (a handler
+ * inside a lazy call) releases the outer call's P at once. A thread parked
+ * for a P when a signal is deferred on it moves to the head of the queue,
+ * and so does any wait for a P inside a handler (once): a stop-the-world
+ * waits for every thread's handler, and at maxprocs 1 behind compute-bound
+ * holders each would cost a slice.
+ *
+ * Ms without a P. The monitor takes the P of a holder blocked where the
+ * library cannot see (an inline futex, a page fault); the M then runs as
+ * NOP. DESIGN's exception to I1 lasted until its next library entry, which
+ * for libgomp's workers (futex by inline syscall, then pure computation)
+ * never comes. So the monitor scans the Ms every 2 ms while NOP ones
+ * exist, and one whose CPU clock moved by 0.5 ms is sent the preemption
+ * signal; its handler queues it for a P. One that sleeps is left alone: it
+ * runs no user code, and the signal would only cut its sleep short.
+ *
+ * Rejected, for signals:
+ * - Blocking all signals around every slow path (sigprocmask twice): two
+ *   syscalls on paths that hand Ps over thousands of times a second, and it
+ *   still leaves the park, where a thread may wait for a slice or more.
+ * - Running a handler while its thread is parked, and letting the monitor
+ *   take the P from an M whose handler blocked there: the handler is user
+ *   code run without a P (against I1), a releaser can hand the parked M a
+ *   P at any moment (the double wakeup and heap corruption seen), and the
+ *   lock's holder can never be helped.
+ * - Calling the program's handler later ourselves, from the exit path, with
+ *   a saved siginfo: the ucontext would be ours, not the interrupted one,
+ *   and handlers that read or edit it (a JVM, a GC scanning registers)
+ *   would see a lie. Re-delivery by the kernel gives a real one.
+ * - Deferring a fault (SIGSEGV and the like raised by an instruction):
+ *   returning would run the instruction again; faults run at once.
+ *
  * Rejected:
  * - Pacing by shrinking maxprocs: a quota of one CPU or less leaves nothing
  *   to shrink to, and a fractional quota needs time slicing anyway.
@@ -75,8 +125,9 @@
  *   signal handler that interrupted malloc. The monitor is a raw clone with
  *   its own small thread block (sysmon.c).
  * - Blocking signals around the scheduler lock: two syscalls per slow path.
- *   Instead m->incall is set for the whole of every library entry, and a
- *   signal handler's own calls on that thread are nested no-ops.
+ *   Instead handlers are deferred (above); m->incall is set for the whole
+ *   of every library entry, and a handler's own calls inside a call are
+ *   nested (no scheduling, but for the eager release above).
  */
 #include "sched_internal.h"
 #include <errno.h>
