@@ -55,6 +55,7 @@ run threads 150 b_threads
 run preload 150 b_preload loops
 run pool 85 b_preload pool
 run cgroup 75 b_cgroup
+run omp 600 b_omp
 # b_cgroup removes its group; if it was killed, do it here.
 find /sys/fs/cgroup/cpu -depth -type d -name 'gosys-bench-*' -exec rmdir {} + 2>/dev/null
 
