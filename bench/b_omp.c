@@ -7,7 +7,7 @@
  * region, under the default and the passive wait policy. Each case runs
  * plain and preloaded at maxprocs 1 and 2, interleaved, BENCH_RUNS times;
  * the figure is the median preloaded wall over the median plain wall.
- * Target: at most 2x (DESIGN: spin-then-sleep runtimes stay usable; at
+ * Target: at most 2x (issue 8: spin-then-sleep runtimes stay usable; at
  * maxprocs 1 on 2 CPUs the bound alone doubles a compute-bound region).
  * "b_omp worker POLICY CALL" is the workload itself; it prints its wall time.
  */

@@ -4,7 +4,7 @@
  * pair (gosys_entersyscall + gosys_exitsyscall) and an eager pair
  * (gosys_entersyscallblock + gosys_exitsyscall), against a pair of empty
  * calls into a tiny shared library (libbenchempty.so) measured in the same
- * run. Targets: 2x and 3x the empty pair (DESIGN.md, I5).
+ * run. Targets: 2x and 3x the empty pair (I5, doc/design.md).
  * Beside them, for reading the two: the empty pair plus one locked
  * compare-and-swap on a private word (the lazy exit's CAS, the floor of any
  * design whose exit linearizes on the M's status word), and plus two (the

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # bench/: `make bench` builds the bench programs and runs bench/run.sh, which
-# prints one table of figures against DESIGN.md's performance targets. The
+# prints one table of figures against the targets in bench/README.md. The
 # programs are EXTRA_PROGRAMS: neither `make` nor `make check` builds them.
 # Those that measure the library link libgosys.la as a user would; the plain
 # ones are run with and without LD_PRELOAD by the orchestrators.

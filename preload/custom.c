@@ -72,6 +72,34 @@ GOSYS_PL_EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
 	return signal_common(sig, h, SA_RESETHAND | SA_NODEFER, 0);
 }
 
+/* System V's sigset: a handler with an empty mask and no flags, or SIG_HOLD
+ * (block it); either way the previous disposition, or SIG_HOLD if the
+ * signal was blocked. glibc's own calls its internal sigaction. */
+GOSYS_PL_EXPORT sighandler_t sigset(int sig, sighandler_t disp)
+{
+	if (disp == SIG_ERR || sig <= 0 || sig >= GOSYS_NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	struct sigaction a, o;
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	if (disp == SIG_HOLD) {
+		if (sigaction_common(GOSYS_PL_sigaction, sig, NULL, &o) != 0 ||
+		    pthread_sigmask(SIG_BLOCK, &set, &old) != 0)
+			return SIG_ERR;
+	} else {
+		__builtin_memset(&a, 0, sizeof a);
+		a.sa_handler = disp;
+		sigemptyset(&a.sa_mask);
+		if (sigaction_common(GOSYS_PL_sigaction, sig, &a, &o) != 0 ||
+		    pthread_sigmask(SIG_UNBLOCK, &set, &old) != 0)
+			return SIG_ERR;
+	}
+	return sigismember(&old, sig) ? SIG_HOLD : o.sa_handler;
+}
+
 /* ---- pthread_create: admit the new thread before its start routine ------- */
 
 struct tramp {

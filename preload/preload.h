@@ -46,7 +46,7 @@
 #define GOSYS_PL_EXPORT __attribute__((visibility("default")))
 #define GOSYS_PL_TLS __attribute__((tls_model("initial-exec")))
 
-/* The classes of DESIGN.md "Call classes" (PASS rows have no wrapper). */
+/* The classes of doc/design.md, "Call classes" (PASS rows have no wrapper). */
 enum { GOSYS_PL_RAW = 0, GOSYS_PL_LAZY = 1, GOSYS_PL_BLOCK = 2 };
 
 /* One libc symbol a wrapper may call: name, glibc version for dlvsym (NULL:

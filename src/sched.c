@@ -81,7 +81,7 @@
  *
  * Ms without a P. The monitor takes the P of a holder blocked where the
  * library cannot see (an inline futex, a page fault); the M then runs as
- * NOP. DESIGN's exception to I1 lasted until its next library entry, which
+ * NOP. I1's exception used to last until its next library entry, which
  * for libgomp's workers (futex by inline syscall, then pure computation)
  * never comes. So the monitor scans the Ms every 2 ms while NOP ones
  * exist, and one whose CPU clock moved by 0.5 ms is sent the preemption
@@ -115,7 +115,8 @@
  *   window runtime2.go warns about.
  * - A mutex-protected idle list for entersyscallblock with nobody waiting:
  *   two shared cache-line transfers per call, tens of ns under contention.
- * - FIFO waiters: measured in DESIGN.md I3, a request thread queues behind
+ * - FIFO waiters: in a measured model (1 P, 4 compute threads, a request
+ *   thread; doc/design.md I3), a request thread queues behind
  *   compute threads without bound (p50 3.4 s).
  * - Wall time held as vruntime: a thread that blocks eagerly while nobody
  *   waits keeps its P attached, so wall time would charge it for sleeping.

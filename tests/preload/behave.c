@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * behave.c - the preload's behaviour cases (DESIGN.md I4): EINTR reaches the
+ * behave.c - the preload's behaviour cases (I4, doc/design.md): EINTR reaches the
  * program when a handler without SA_RESTART interrupts a blocking read,
  * SA_RESTART restarts it, a handler that interrupts a blocked call may make
  * calls of its own, fork children, vfork+exec, posix_spawn and system work,

@@ -140,7 +140,8 @@ long tsigaction(int k)
 
 long tsignal(int k)
 {
-	sighandler_t (*f)(int, sighandler_t) = k == 0 ? signal : k == 1 ? bsd_signal : sysv_signal;
+	sighandler_t (*f)(int, sighandler_t) = k == 0 ? signal : k == 1 ? bsd_signal
+					       : k == 2 ? sysv_signal : sigset;
 	hits = 0;
 	sighandler_t old = f(SIGURG, hcount);
 	raise(SIGURG);
