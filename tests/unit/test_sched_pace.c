@@ -11,7 +11,14 @@
  * every P comes back; quotapace=0 turns it off (the same threads then use a
  * whole CPU); and a thread the scheduler cannot stop, burning more than the
  * rate by itself, does not stop the registered ones: a pause that cannot
- * refill ends after 2.5 ms and pacing stands aside for 100 ms (I2). Behavioural bounds with wide margins, not speed measurements.
+ * refill ends after 2.5 ms and pacing stands aside for 100 ms (I2).
+ * Behavioural bounds with wide margins, not speed measurements. On a busy
+ * machine (CI shares its 2 CPUs), what the threads could have had is
+ * measured beside them: a reference process spins through the same window
+ * (t_ref_begin), and the rates are judged against what it got. A window in
+ * which even the reference could not get 0.7 CPU cannot show pacing (the
+ * burners get less than the rate anyway); up to three windows are tried,
+ * and if none could be judged the case says NOT JUDGED.
  */
 #include "tcheck.h"
 #include "test_sched_util.h"
@@ -36,14 +43,22 @@ static void *burner(void *arg)
 	return NULL;
 }
 
+#define WINDOWS 3
+#define REF_MIN 700 /* thousandths of a CPU the reference must get to judge */
+
+static int64_t ref_got; /* the reference's share in the last burn() */
+
 /* Two burners for RUN_NS with maxprocs 1; returns the process's CPU use in
- * thousandths of a CPU over the run, and the stats after it. */
+ * thousandths of a CPU over the run, and the stats after it. ref_got is
+ * what the reference process beside them got in the same window. */
 static int64_t burn(struct gosys_schedstats *after)
 {
 	pthread_t t[2];
+	struct t_ref ref;
 	gosys_maxprocs(1);
 	int64_t cpu0 = t_process_cpu(), wall0 = t_now();
 	stop_at = wall0 + RUN_NS;
+	t_ref_begin(&ref, stop_at);
 	gosys_entersyscallblock();
 	for (int i = 0; i < 2; i++)
 		ck_assert_int_eq(pthread_create(&t[i], NULL, burner, NULL), 0);
@@ -51,10 +66,13 @@ static int64_t burn(struct gosys_schedstats *after)
 		pthread_join(t[i], NULL);
 	gosys_exitsyscall();
 	int64_t use = (t_process_cpu() - cpu0) * 1000 / (t_now() - wall0);
+	ref_got = t_ref_end(&ref);
 	*after = t_stats();
 	t_stats_print("after", after);
-	fprintf(stderr, "# the process used %.3f CPUs; %llu pauses, %.1f ms paused\n", use / 1000.0,
-		(unsigned long long)after->paces, after->paced_ns / 1e6);
+	fprintf(stderr, "# the process used %.3f CPUs; %llu pauses, %.1f ms paused; "
+			"the reference beside it got %.3f CPUs\n",
+		use / 1000.0, (unsigned long long)after->paces, after->paced_ns / 1e6,
+		ref_got / 1000.0);
 	return use;
 }
 
@@ -76,8 +94,23 @@ static void check_paced(void)
 {
 	gosys__pace_test_milli = 500; /* a quota of half a CPU */
 	struct gosys_schedstats st;
-	int64_t use = burn(&st);
-	ck_assert_int_eq(st.pace_millicpus, 500 * gosys__knobs.quotapace / 100);
+	int64_t use = 0;
+	int w;
+	for (w = 0; w < WINDOWS; w++) {
+		gosys__pace_test_milli = 500;
+		use = burn(&st);
+		ck_assert_int_eq(st.pace_millicpus, 500 * gosys__knobs.quotapace / 100);
+		/* Pacing never lets more through, however busy the machine. */
+		ck_assert_msg(use <= 540, "used %.3f CPUs, want at most about 0.45", use / 1000.0);
+		if (ref_got >= REF_MIN || !timing_judged())
+			break;
+		fprintf(stderr, "# window %d: the machine was too busy to show pacing\n", w + 1);
+	}
+	if (w == WINDOWS) {
+		fprintf(stderr, "# NOT JUDGED: the reference got under %.1f CPU in all %d windows\n",
+			REF_MIN / 1000.0, WINDOWS);
+		return;
+	}
 	/* 0.45 CPUs wanted; a whole one without pacing. */
 	ck_assert_msg(st.paces >= 1, "no pause at all");
 	if (timing_judged()) {
@@ -117,9 +150,12 @@ START_TEST(pace_off)
 	int64_t use = burn(&st);
 	ck_assert_int_eq(st.pace_millicpus, 0);
 	ck_assert_int_eq(st.paces, 0);
+	/* One P, never paused: the burners get what one always-runnable
+	 * thread gets, as the reference beside them does. */
 	if (timing_judged())
-		ck_assert_msg(use >= 700, "used %.3f CPUs with pacing off, want about 1",
-			      use / 1000.0);
+		ck_assert_msg(use >= ref_got * 7 / 10,
+			      "used %.3f CPUs with pacing off, the reference got %.3f",
+			      use / 1000.0, ref_got / 1000.0);
 }
 END_TEST
 
@@ -159,7 +195,10 @@ START_TEST(pace_bounded_debt)
 	/* created by libc's pthread_create, never registered: the scheduler
 	 * cannot stop it */
 	ck_assert_int_eq(pthread_create(&f, NULL, foreign, NULL), 0);
-	stop_at = t_now() + RUN_NS;
+	int64_t wall0 = t_now();
+	stop_at = wall0 + RUN_NS;
+	struct t_ref ref;
+	t_ref_begin(&ref, stop_at);
 	gosys_entersyscallblock();
 	for (long i = 0; i < 2; i++)
 		ck_assert_int_eq(pthread_create(&t[i], NULL, counted_burner, (void *)i), 0);
@@ -168,11 +207,15 @@ START_TEST(pace_bounded_debt)
 	__atomic_store_n(&foreign_stop, 1, __ATOMIC_RELAXED);
 	pthread_join(f, NULL);
 	gosys_exitsyscall();
+	int64_t refm = t_ref_end(&ref);
+	int64_t ref_ns = refm * (t_now() - wall0) / 1000; /* the reference's CPU */
 	struct gosys_schedstats st = t_stats();
 	t_stats_print("after", &st);
 	int64_t got = burner_cpu[0] + burner_cpu[1];
-	fprintf(stderr, "# registered burners: %.1f ms CPU in %.1f ms; paused %.1f ms in %llu pauses\n",
-		got / 1e6, RUN_NS / 1e6, st.paced_ns / 1e6, (unsigned long long)st.paces);
+	fprintf(stderr, "# registered burners: %.1f ms CPU in %.1f ms; paused %.1f ms in %llu pauses; "
+			"the reference beside them got %.1f ms\n",
+		got / 1e6, RUN_NS / 1e6, st.paced_ns / 1e6, (unsigned long long)st.paces,
+		ref_ns / 1e6);
 	/* It tried, found the pauses futile (2.5 ms without refilling) and stood
 	 * aside for 100 ms at a time: a few pauses, none long. The longest a
 	 * pause may last by design is the 6 ms overdraft it pays back plus the
@@ -181,10 +224,19 @@ START_TEST(pace_bounded_debt)
 	ck_assert_int_ge(st.paces, 1);
 	if (timing_judged()) {
 		ck_assert_int_ge(st.paces, 3);
-		ck_assert_msg(st.paced_ns / (st.paces ? st.paces : 1) <= 8 * T_MS,
-			      "pauses average %.2f ms", st.paced_ns / 1e6 / (double)st.paces);
-		ck_assert_msg(got >= RUN_NS / 2,
-			      "the registered threads got only %.1f ms of CPU", got / 1e6);
+		/* A pause's length is the monitor's timed sleeps: on a machine
+		 * too busy to run it on time it says nothing about the design. */
+		if (refm >= REF_MIN)
+			ck_assert_msg(st.paced_ns / (st.paces ? st.paces : 1) <= 8 * T_MS,
+				      "pauses average %.2f ms", st.paced_ns / 1e6 / (double)st.paces);
+		else
+			fprintf(stderr, "# pause length NOT JUDGED: the reference got %.3f CPUs\n",
+				refm / 1000.0);
+		/* An unbounded debt would idle their P for the whole run; bounded,
+		 * they get at least half of what an always-runnable thread got. */
+		ck_assert_msg(got >= ref_ns / 2,
+			      "the registered threads got only %.1f ms of CPU, the reference %.1f ms",
+			      got / 1e6, ref_ns / 1e6);
 	}
 }
 END_TEST

@@ -8,6 +8,10 @@
 #ifndef GOSYS_TEST_SCHED_UTIL_H
 #define GOSYS_TEST_SCHED_UTIL_H
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "internal.h"
 #include <linux/futex.h>
 #include <pthread.h>
@@ -252,6 +256,43 @@ static inline int t_fork_child_checks(void)
 }
 
 /* A small per-thread random number generator (xorshift64*). */
+/*
+ * A reference for rates on a busy machine: a child process that spins until
+ * until_ns (CLOCK_MONOTONIC), measured beside the case in the same window.
+ * t_ref_end returns the CPU it got, in thousandths of a CPU over the window
+ * [start, end]: what one always-runnable thread could have had. A case
+ * whose verdict is a rate compares with it, not with a quiet machine's
+ * figure. (The child is a process, so the case's own process CPU clock,
+ * which quota pacing reads, does not count it.)
+ */
+struct t_ref {
+	pid_t pid;
+	int64_t start;
+};
+
+static inline void t_ref_begin(struct t_ref *r, int64_t until_ns)
+{
+	r->start = t_now();
+	r->pid = fork();
+	if (r->pid == 0) {
+		while (t_now() < until_ns)
+			;
+		_exit(0);
+	}
+}
+
+static inline int64_t t_ref_end(struct t_ref *r)
+{
+	struct rusage ru;
+	int st;
+	if (r->pid <= 0 || wait4(r->pid, &st, 0, &ru) != r->pid)
+		return -1;
+	int64_t wall = t_now() - r->start;
+	int64_t cpu = ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * T_SEC +
+		      ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * T_US;
+	return wall > 0 ? cpu * 1000 / wall : -1;
+}
+
 static inline uint32_t t_rand(uint64_t *s)
 {
 	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ULL;
