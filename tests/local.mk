@@ -18,6 +18,7 @@ include $(srcdir)/tests/unit/knobs.mk
 include $(srcdir)/tests/unit/sched.mk
 include $(srcdir)/tests/preload/local.mk
 include $(srcdir)/tests/real/local.mk
+include $(srcdir)/tests/peer/local.mk
 
 TESTS += $(UNIT_TESTS) $(SCRIPT_TESTS)
 EXTRA_DIST += tests/summary.sh tests/run-all.sh

@@ -111,8 +111,11 @@ static void check_paced(void)
 			REF_MIN / 1000.0, WINDOWS);
 		return;
 	}
-	/* 0.45 CPUs wanted; a whole one without pacing. */
-	ck_assert_msg(st.paces >= 1, "no pause at all");
+	/* 0.45 CPUs wanted; a whole one without pacing. Under valgrind the
+	 * threads may not even reach the rate: a pause is owed only if the
+	 * process got more than it. */
+	if (timing_judged() || use > 450)
+		ck_assert_msg(st.paces >= 1, "no pause at all");
 	if (timing_judged()) {
 		ck_assert_msg(use >= 330 && use <= 540, "used %.3f CPUs, want about 0.45",
 			      use / 1000.0);
