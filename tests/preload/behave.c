@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
@@ -66,9 +67,12 @@ static void alarm_in_ms(long ms)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
+static volatile int writer_started; /* late_writer is past its start-up */
+
 static void *late_writer(void *a)
 {
 	struct timespec ts = {0, 300 * 1000000L};
+	writer_started = 1;
 	nanosleep(&ts, NULL);
 	if (write(pfd[1], "x", 1) != 1)
 		abort();
@@ -195,11 +199,21 @@ static int case_fork(void)
 {
 	pthread_t t;
 	/* A second thread exists at fork time; the child has only this one. */
+	writer_started = 0;
 	if (pthread_create(&t, NULL, late_writer, NULL) || pipe(pfd))
 		FAIL("setup");
+	/* Fork once it sleeps: a thread still starting may hold the
+	 * allocator's lock (ASan's does, at thread start), and the child
+	 * would inherit it held and deadlock in its first malloc. */
+	while (!writer_started)
+		sched_yield();
+	struct timespec settle = {0, 5 * 1000000L};
+	nanosleep(&settle, NULL);
 	pid_t p = fork();
-	if (p == 0)
+	if (p == 0) {
+		alarm(20); /* alarms are not inherited: a hung child must end */
 		_exit(busy_calls());
+	}
 	int s = status_of(p);
 	pthread_join(t, NULL);
 	if (s != 0)
