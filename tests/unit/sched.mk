@@ -27,6 +27,12 @@ tests_unit_test_sched_edge_CFLAGS = $(T_UNIT_CFLAGS)
 tests_unit_test_sched_edge_LDADD = $(T_UNIT_LDADD)
 UNIT_TESTS += tests/unit/test_sched_edge
 
+check_PROGRAMS += tests/unit/test_sched_signal
+tests_unit_test_sched_signal_SOURCES = tests/unit/test_sched_signal.c $(T_SCHED_HDRS)
+tests_unit_test_sched_signal_CFLAGS = $(T_UNIT_CFLAGS)
+tests_unit_test_sched_signal_LDADD = $(T_UNIT_LDADD)
+UNIT_TESTS += tests/unit/test_sched_signal
+
 check_PROGRAMS += tests/unit/test_sched_pace
 tests_unit_test_sched_pace_SOURCES = tests/unit/test_sched_pace.c $(T_SCHED_HDRS)
 tests_unit_test_sched_pace_CFLAGS = $(T_UNIT_CFLAGS)

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Description: the signal-handler rule (I2, I6; src/signal.c). A program
+ * handler installed through the library runs only where its thread owes
+ * the scheduler nothing: never inside a critical section, never while the
+ * thread is parked for a P or between the status stores of a call. Signals
+ * that land there are deferred, with their siginfo, and run at the next
+ * exit from the library. Cases, each at maxprocs 1 with more threads than
+ * Ps, handing the P around all the time while another thread fires signals
+ * at them:
+ *  - every handler run is checked against gosys__in_library and m->crit
+ *    at its start, and its siginfo (a value sent with the signal) arrives;
+ *  - handlers that block in an eager call (the P must go), that park
+ *    themselves in sigsuspend until another thread resumes them, and that
+ *    leave with siglongjmp: everything finishes (the case's timeout is the
+ *    hang check) and no handler ran inside the library.
+ * sigaction through the library reports the program's own action back.
+ */
+#include "tcheck.h"
+#include "test_sched_util.h"
+#include "sched_internal.h"
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#define NWORK 3
+#define RUN_NS (1200 * T_MS)
+
+static int64_t stop_at;
+static int32_t worker_tid[NWORK];
+static volatile sig_atomic_t ran, bad_place, bad_info;
+static int mode; /* 0 plain handler, 1 blocks in an eager call, 2 longjmp */
+static __thread sigjmp_buf *jump_to;
+
+/* The handler the kernel has for sig (its struct begins with it). */
+static void *kernel_handler(int sig)
+{
+	void *k[4] = {0};
+	if (__gosys_syscall4(SYS_rt_sigaction, sig, 0, (long)k, 8) != 0)
+		return NULL;
+	return k[0];
+}
+
+/* The kernel's struct differs from libc's; the library's unit tests have
+ * no preload, so libc's own sigaction stands in for "the next one". */
+static int libc_sigaction(int sig, const struct sigaction *a, struct sigaction *o)
+{
+	return sigaction(sig, a, o);
+}
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	struct gosys_m *m = gosys__curm;
+	if (m && (gosys__in_library(m) || m->crit))
+		bad_place++;
+	if (!si || si->si_code != SI_QUEUE || si->si_value.sival_int != 4242)
+		bad_info++;
+	ran++;
+	if (mode == 1) {
+		/* A blocking call inside the handler: its P must not stay. */
+		gosys_entersyscallblock();
+		t_raw_sleep_ns(200 * T_US);
+		gosys_exitsyscall();
+	} else if (mode == 2 && jump_to) {
+		siglongjmp(*jump_to, 1);
+	}
+}
+
+static void *worker(void *arg)
+{
+	long i = (long)arg;
+	sigjmp_buf jb;
+	__atomic_store_n(&worker_tid[i], (int32_t)gosys__gettid(), __ATOMIC_RELEASE);
+	t_admit();
+	while (t_now() < stop_at) {
+		if (mode == 2 && sigsetjmp(jb, 1) != 0)
+			continue; /* left a handler by siglongjmp: go on */
+		jump_to = &jb;
+		t_spin_ns(50 * T_US);
+		gosys_entersyscallblock(); /* a handoff: others wait */
+		t_raw_sleep_ns(20 * T_US);
+		gosys_exitsyscall();
+		gosys_gosched();
+		jump_to = NULL;
+	}
+	jump_to = NULL;
+	return NULL;
+}
+
+/* Fires SIGUSR1 with a value at the workers until stop_at. */
+static void *signaller(void *arg)
+{
+	(void)arg;
+	long pid = __gosys_syscall0(SYS_getpid);
+	unsigned n = 0;
+	while (t_now() < stop_at) {
+		int32_t tid = __atomic_load_n(&worker_tid[n++ % NWORK], __ATOMIC_ACQUIRE);
+		if (tid) {
+			siginfo_t si;
+			memset(&si, 0, sizeof si);
+			si.si_signo = SIGUSR1;
+			si.si_code = SI_QUEUE;
+			si.si_pid = (pid_t)pid;
+			si.si_value.sival_int = 4242;
+			__gosys_syscall4(SYS_rt_tgsigqueueinfo, pid, tid, SIGUSR1, (long)&si);
+		}
+		t_raw_sleep_ns(30 * T_US);
+	}
+	return NULL;
+}
+
+static void storm(int m)
+{
+	mode = m;
+	ran = bad_place = bad_info = 0;
+	struct sigaction sa, back;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(gosys__sig_action(SIGUSR1, &sa, NULL, libc_sigaction), 0);
+	/* The program's own action comes back, not the trampoline. */
+	ck_assert_int_eq(gosys__sig_action(SIGUSR1, NULL, &back, libc_sigaction), 0);
+	ck_assert_ptr_eq((void *)back.sa_sigaction, (void *)on_signal);
+	ck_assert_int_eq(back.sa_flags & SA_SIGINFO, SA_SIGINFO);
+	/* The kernel has the trampoline. */
+	ck_assert_ptr_nonnull(kernel_handler(SIGUSR1));
+	ck_assert_ptr_ne(kernel_handler(SIGUSR1), (void *)on_signal);
+
+	gosys_maxprocs(1);
+	struct gosys_schedstats a = t_stats();
+	stop_at = t_now() + RUN_NS;
+	memset(worker_tid, 0, sizeof worker_tid);
+	pthread_t w[NWORK], s;
+	gosys_entersyscallblock();
+	for (long i = 0; i < NWORK; i++)
+		ck_assert_int_eq(pthread_create(&w[i], NULL, worker, (void *)i), 0);
+	ck_assert_int_eq(pthread_create(&s, NULL, signaller, NULL), 0);
+	for (int i = 0; i < NWORK; i++)
+		pthread_join(w[i], NULL);
+	pthread_join(s, NULL);
+	gosys_exitsyscall();
+	struct gosys_schedstats b = t_stats();
+	t_stats_print("after", &b);
+	fprintf(stderr, "# %d handler runs, %llu deferred, %d in the library, %d bad siginfo\n",
+		(int)ran, (unsigned long long)(b.sig_deferrals - a.sig_deferrals), (int)bad_place,
+		(int)bad_info);
+	ck_assert_int_gt(ran, 0);
+	ck_assert_int_eq(bad_place, 0);
+	ck_assert_int_eq(bad_info, 0);
+	ck_assert(t_snapshot_ok(&b));
+	ck_assert_int_eq(b.waiting, 0);
+	/* At this rate some signals land in the library: deferral happened. */
+	if (!RUNNING_ON_VALGRIND)
+		ck_assert_uint_gt(b.sig_deferrals, a.sig_deferrals);
+}
+
+START_TEST(sig_plain)
+{
+	storm(0);
+}
+END_TEST
+
+START_TEST(sig_block_in_handler)
+{
+	storm(1);
+}
+END_TEST
+
+START_TEST(sig_longjmp)
+{
+	storm(2);
+}
+END_TEST
+
+/*
+ * Stop-the-world by signal, as a GC or a JVM's sampler does: the stopper
+ * sends A to each target; the target's handler acknowledges and waits in
+ * sigsuspend until B. With maxprocs 1 and the targets busy handing the P
+ * around, a handler landing on a parked thread must not keep the P (the
+ * stopper needs one to go on) nor corrupt the park.
+ */
+static uint32_t acks;
+static volatile sig_atomic_t resumed_gen;
+static __thread int seen_gen;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	struct gosys_m *m = gosys__curm;
+	if (m && (gosys__in_library(m) || m->crit))
+		bad_place++;
+	int gen = resumed_gen;
+	__atomic_add_fetch(&acks, 1, __ATOMIC_SEQ_CST);
+	sigset_t wait_mask;
+	sigfillset(&wait_mask);
+	sigdelset(&wait_mask, SIGUSR2);
+	gosys_entersyscallblock();
+	while (resumed_gen == gen)
+		__gosys_syscall2(SYS_rt_sigsuspend, (long)&wait_mask, 8);
+	gosys_exitsyscall();
+	seen_gen = resumed_gen;
+	__atomic_add_fetch(&acks, 1, __ATOMIC_SEQ_CST);
+}
+
+static void on_resume(int sig)
+{
+	(void)sig;
+}
+
+START_TEST(sig_stop_the_world)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2); /* resumed only inside sigsuspend */
+	ck_assert_int_eq(gosys__sig_action(SIGUSR1, &sa, NULL, libc_sigaction), 0);
+	sa.sa_handler = on_resume;
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(gosys__sig_action(SIGUSR2, &sa, NULL, libc_sigaction), 0);
+	bad_place = 0;
+	mode = 0;
+	gosys_maxprocs(1);
+	stop_at = t_now() + 3600 * T_SEC; /* the workers run until told */
+	memset(worker_tid, 0, sizeof worker_tid);
+	pthread_t w[NWORK];
+	for (long i = 0; i < NWORK; i++)
+		ck_assert_int_eq(pthread_create(&w[i], NULL, worker, (void *)i), 0);
+	long pid = __gosys_syscall0(SYS_getpid);
+	int rounds = RUNNING_ON_VALGRIND ? 5 : 40;
+	for (int r = 0; r < rounds; r++) {
+		__atomic_store_n(&acks, 0, __ATOMIC_SEQ_CST);
+		for (int i = 0; i < NWORK; i++) {
+			int32_t tid;
+			while (!(tid = __atomic_load_n(&worker_tid[i], __ATOMIC_ACQUIRE)))
+				gosys_gosched();
+			__gosys_syscall3(SYS_tgkill, pid, tid, SIGUSR1);
+		}
+		/* Wait for every target to stop, giving the P up meanwhile. */
+		while (__atomic_load_n(&acks, __ATOMIC_SEQ_CST) < NWORK) {
+			gosys_entersyscallblock();
+			t_raw_sleep_ns(100 * T_US);
+			gosys_exitsyscall();
+		}
+		resumed_gen++;
+		for (int i = 0; i < NWORK; i++)
+			__gosys_syscall3(SYS_tgkill, pid, worker_tid[i], SIGUSR2);
+		while (__atomic_load_n(&acks, __ATOMIC_SEQ_CST) < 2 * NWORK) {
+			gosys_entersyscallblock();
+			t_raw_sleep_ns(100 * T_US);
+			gosys_exitsyscall();
+		}
+	}
+	stop_at = 0;
+	gosys_entersyscallblock();
+	for (int i = 0; i < NWORK; i++)
+		pthread_join(w[i], NULL);
+	gosys_exitsyscall();
+	struct gosys_schedstats st = t_stats();
+	t_stats_print("after", &st);
+	ck_assert_int_eq(bad_place, 0);
+	ck_assert(t_snapshot_ok(&st));
+	ck_assert_int_eq(st.waiting, 0);
+}
+END_TEST
+
+static Suite *sched_signal_suite(void)
+{
+	Suite *s = suite_create("sched_signal");
+	tcase_add_test(t_case(s, "plain", 60), sig_plain);
+	tcase_add_test(t_case(s, "block_in_handler", 60), sig_block_in_handler);
+	tcase_add_test(t_case(s, "longjmp", 60), sig_longjmp);
+	tcase_add_test(t_case(s, "stop_the_world", 120), sig_stop_the_world);
+	return s;
+}
+
+T_MAIN(sched_signal_suite)
