@@ -32,3 +32,10 @@ check-valgrind:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(UNIT_TESTS)" \
 		LOG_COMPILER="$(SHELL) $(top_srcdir)/tests/run-test.sh $(VALGRIND) $(VALGRIND_FLAGS)"
 .PHONY: check-valgrind
+
+# make check-loaded: the whole suite with two CPU-bound processes beside it
+# (tests/loaded.sh). CI runs it as a stage of its own.
+check-loaded:
+	$(SHELL) $(top_srcdir)/tests/loaded.sh $(MAKE) $(AM_MAKEFLAGS) check
+.PHONY: check-loaded
+EXTRA_DIST += tests/loaded.sh

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # run-all.sh: the whole test suite, as CI runs it. Builds the tree three ways
 # in _build/ (warnings as errors; ASan+UBSan; TSan), runs `make check` in
-# each, runs the unit tests under valgrind memcheck, and ends with one line
+# each, runs the unit tests under valgrind memcheck, the whole suite again
+# with two CPU hogs beside it (check-loaded), and ends with one line
 # of totals: "N passed, N failed, N skipped". Exits non-zero on any failure.
 #
 # Time: CI allows an hour. The suite as a whole gets GOSYS_SUITE_BUDGET
@@ -136,6 +137,8 @@ stage werror check --enable-werror
 stage asan check --enable-werror --enable-sanitizers
 stage tsan check --enable-werror --enable-tsan
 stage valgrind check-valgrind --enable-werror
+# The werror build again, with two CPU-bound processes beside the suite.
+stage loaded check-loaded --enable-werror
 peer_stage
 sh "$top/tests/summary.sh" $dirs || status=1
 exit $status
