@@ -25,7 +25,7 @@ static void fork_child(void);
 static struct gosys_m *m_new_locked(void)
 {
 	struct gosys_m *m = gosys__m_alloc_locked();
-	m->tid = gosys__gettid();
+	__atomic_store_n(&m->tid, gosys__gettid(), __ATOMIC_RELAXED);
 	return m;
 }
 
@@ -107,7 +107,7 @@ __attribute__((constructor(101))) void gosys__init(void)
 	/* The thread running the constructors is running user code: admit it. */
 	struct gosys_m *m = m_new_locked();
 	gosys__wirep_locked(gosys__pidle_get_locked(), m, gosys_nanotime());
-	m->status = M_RUNNING;
+	__atomic_store_n(&m->status, M_RUNNING, __ATOMIC_RELAXED);
 	m_publish(m);
 	/* Under a CPU quota below the CPUs allowed, the monitor paces the process
 	 * from the start: a program with no more threads than Ps would otherwise
@@ -284,8 +284,8 @@ static void m_exit(struct gosys_m *m)
 	}
 	m->p = NULL;
 	m->live = 0;
-	m->nop_since = 0;
-	m->status = M_NOP;
+	__atomic_store_n(&m->nop_since, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->status, M_NOP, __ATOMIC_RELAXED);
 	S->nthreads--;
 	gosys_unlock(&S->lock);
 	gosys__wake_m(w);
@@ -377,7 +377,7 @@ static void fork_child(void)
 		m->live = 0;
 		m->heapidx = -1;
 		m->p = NULL;
-		m->status = M_NOP;
+		__atomic_store_n(&m->status, M_NOP, __ATOMIC_RELAXED);
 		m->freelink = S->mfree;
 		S->mfree = m;
 	}
@@ -400,7 +400,7 @@ static void fork_child(void)
 	S->nthreads = 1;
 	self->preempt = 0;
 	self->sigpending = 0;
-	self->nop_since = 0;
+	__atomic_store_n(&self->nop_since, 0, __ATOMIC_RELAXED);
 	gosys__sig_forget_deferred(self);
 	self->crit--; /* fork_prepare's */
 	self->heapidx = -1;

@@ -205,7 +205,7 @@ struct gosys_m *gosys__m_alloc_locked(void)
 		m = &c[0];
 	}
 	m->freelink = NULL;
-	m->status = M_NOP;
+	__atomic_store_n(&m->status, M_NOP, __ATOMIC_RELAXED);
 	SET_INCALL(m, 0);
 	m->preempt = 0;
 	m->vfork = 0;
@@ -220,7 +220,7 @@ struct gosys_m *gosys__m_alloc_locked(void)
 	m->urgent = 0;
 	m->crit = 0;
 	m->sigdeferred = 0;
-	m->nop_since = 0;
+	__atomic_store_n(&m->nop_since, 0, __ATOMIC_RELAXED);
 	m->nop_cpu = -1;
 	S->nthreads++;
 	return m;
@@ -491,9 +491,10 @@ void gosys__m_getp(struct gosys_m *m, int returning)
 /* The end of a run without a P (lock held). */
 static void nop_end_locked(struct gosys_m *m, int64_t now)
 {
-	if (m->nop_since) {
-		S->nop_ns += now - m->nop_since;
-		m->nop_since = 0;
+	int64_t since = __atomic_load_n(&m->nop_since, __ATOMIC_RELAXED);
+	if (since) {
+		S->nop_ns += now - since;
+		__atomic_store_n(&m->nop_since, 0, __ATOMIC_RELAXED);
 	}
 }
 

@@ -118,7 +118,8 @@ struct gosys_m {
 	uint32_t parked;	/* the M: asleep on park, holding no lock */
 	uint32_t urgent;	/* the M (its handlers): a program handler runs on
 				 * it; its next wait for a P goes first */
-	int64_t nop_since;	/* when the monitor took its P while it was blocked
+	int64_t nop_since;	/* (stores atomic: the monitor's NOP scan reads it
+				 * unlocked) when the monitor took its P while it was blocked
 				 * outside the library (NOP), 0: not NOP; lock */
 	int64_t nop_cpu;	/* its CPU clock at the monitor's last NOP scan,
 				 * -1: none; the monitor */

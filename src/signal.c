@@ -19,6 +19,7 @@
  * call's, a lazy call's on two looks, or a holder blocked in user code).
  */
 #include "sched_internal.h"
+#include <errno.h>
 #include <sys/syscall.h>
 
 #define S (&gosys__sched)
@@ -186,8 +187,12 @@ static void run_program(int sig, siginfo_t *si, void *uc)
 void gosys__sig_deliver(int sig, siginfo_t *si, void *uc)
 {
 	struct gosys_m *m = gosys__curm;
-	if (m && gosys__in_library(m) && !sync_fault(sig, si) && defer(m, sig, si, uc))
+	int saved = errno; /* the interrupted code's, whatever we do here */
+	if (m && gosys__in_library(m) && !sync_fault(sig, si) && defer(m, sig, si, uc)) {
+		errno = saved;
 		return;
+	}
+	errno = saved;
 	if (m && m->incall)
 		m->eintr_ours |= EINTR_PROG; /* its EINTR is the program's to see */
 	if (m) /* a wait for a P inside the handler goes first (once) */

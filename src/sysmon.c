@@ -352,7 +352,7 @@ static int retake(void)
 				if (gosys__steal_locked(p, c->m, M_RUNNING, M_NOP)) {
 					S->blocked_retakes++;
 					S->nop_runs++;
-					c->m->nop_since = now;
+					__atomic_store_n(&c->m->nop_since, now, __ATOMIC_RELAXED);
 					c->m->nop_cpu = -1;
 					__atomic_store_n(&S->nop_scan, 1, __ATOMIC_RELAXED);
 					n++;

@@ -68,8 +68,28 @@ if [ "${GOSYS_PEER_NS:-}" != "$$" ]; then
 	GOSYS_PEER_NS=$$ exec unshare --net --mount --propagation private /bin/sh "$0" "$@"
 	skip_early "unshare failed"
 fi
+# The build and source trees may themselves be under /tmp (a CI clone):
+# the machine's /tmp stays reachable at a bind mount of its own in this
+# namespace, and every path of ours under /tmp is moved there.
+hosttmp=/var/tmp/gosys-peer-hosttmp
+mkdir -p "$hosttmp" && mount --bind /tmp "$hosttmp" 2>/dev/null ||
+	skip_early "cannot keep the machine's /tmp reachable (mount --bind)"
+untmp() {
+	case $1 in
+	/tmp) echo "$hosttmp" ;;
+	/tmp/*) echo "$hosttmp/${1#/tmp/}" ;;
+	*) echo "$1" ;;
+	esac
+}
 mount -t tmpfs -o mode=1777,size=1g gosys-peer-tmp /tmp 2>/dev/null ||
 	skip_early "cannot mount a private /tmp"
+GOSYS_SRCDIR=$(untmp "$GOSYS_SRCDIR")
+GOSYS_BUILDDIR=$(untmp "${GOSYS_BUILDDIR:-.}")
+GOSYS_LIB=$(untmp "$GOSYS_LIB")
+GOSYS_PEER_RESULTS=$(untmp "$GOSYS_PEER_RESULTS")
+results_file=$GOSYS_PEER_RESULTS
+export GOSYS_SRCDIR GOSYS_BUILDDIR GOSYS_LIB GOSYS_PEER_RESULTS
+cd "$(untmp "$PWD")" || skip_early "cannot return to the build directory"
 ip link set lo up 2>/dev/null || skip_early "cannot bring up loopback in the namespace"
 unset GOSYS_PEER_NS
 

@@ -74,7 +74,14 @@ static void fair_run(int entries)
 	fprintf(stderr, "# wall %.1f ms, CPU sum %.1f ms, min %.1f max %.1f\n", wall / 1e6,
 		sum / 1e6, min / 1e6, max / 1e6);
 	ck_assert_int_gt(min, 0);
-	ck_assert_msg(max <= min + min / 5, "unfair: max %.1f ms vs min %.1f ms CPU", max / 1e6,
+	/* Within a fifth of each other, or, on a machine so busy that each got
+	 * only a few slices, within four slices: the order is by CPU, and a
+	 * holder with no entries may keep its P two slices before the signal
+	 * and then wait for the kernel to run it. */
+	int64_t slack = min / 5;
+	if (slack < 4 * (int64_t)gosys__knobs.slice_ms * T_MS)
+		slack = 4 * (int64_t)gosys__knobs.slice_ms * T_MS;
+	ck_assert_msg(max <= min + slack, "unfair: max %.1f ms vs min %.1f ms CPU", max / 1e6,
 		      min / 1e6);
 	ck_assert_msg(sum <= wall + wall / 10 + 20 * T_MS,
 		      "more than one CPU: %.1f ms CPU in %.1f ms wall", sum / 1e6, wall / 1e6);

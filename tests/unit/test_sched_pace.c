@@ -97,7 +97,7 @@ static void check_paced(void)
 	int64_t use = 0;
 	int w;
 	for (w = 0; w < WINDOWS; w++) {
-		gosys__pace_test_milli = 500;
+		__atomic_store_n(&gosys__pace_test_milli, 500, __ATOMIC_RELAXED);
 		use = burn(&st);
 		ck_assert_int_eq(st.pace_millicpus, 500 * gosys__knobs.quotapace / 100);
 		/* Pacing never lets more through, however busy the machine. */

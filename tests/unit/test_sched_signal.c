@@ -30,7 +30,7 @@
 
 static int64_t stop_at;
 static int32_t worker_tid[NWORK];
-static volatile sig_atomic_t ran, bad_place, bad_info;
+static int32_t ran, bad_place, bad_info; /* atomics: every worker's handlers */
 static int mode; /* 0 plain handler, 1 blocks in an eager call, 2 longjmp */
 static __thread sigjmp_buf *jump_to;
 
@@ -56,10 +56,10 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	(void)uc;
 	struct gosys_m *m = gosys__curm;
 	if (m && (gosys__in_library(m) || m->crit))
-		bad_place++;
+		__atomic_add_fetch(&bad_place, 1, __ATOMIC_RELAXED);
 	if (!si || si->si_code != SI_QUEUE || si->si_value.sival_int != 4242)
-		bad_info++;
-	ran++;
+		__atomic_add_fetch(&bad_info, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&ran, 1, __ATOMIC_RELAXED);
 	if (mode == 1) {
 		/* A blocking call inside the handler: its P must not stay. */
 		gosys_entersyscallblock();
@@ -82,7 +82,11 @@ static void *worker(void *arg)
 		jump_to = &jb;
 		t_spin_ns(50 * T_US);
 		gosys_entersyscallblock(); /* a handoff: others wait */
-		t_raw_sleep_ns(20 * T_US);
+		/* libc's nanosleep (no preload here): under ThreadSanitizer, which
+		 * delivers a signal only at a call it intercepts, the handlers
+		 * would otherwise never run in these loops. */
+		struct timespec ts = {0, 20 * T_US};
+		nanosleep(&ts, NULL);
 		gosys_exitsyscall();
 		gosys_gosched();
 		jump_to = NULL;
@@ -116,7 +120,9 @@ static void *signaller(void *arg)
 static void storm(int m)
 {
 	mode = m;
-	ran = bad_place = bad_info = 0;
+	__atomic_store_n(&ran, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&bad_place, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&bad_info, 0, __ATOMIC_RELAXED);
 	struct sigaction sa, back;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = on_signal;
@@ -148,10 +154,10 @@ static void storm(int m)
 	t_stats_print("after", &b);
 	fprintf(stderr, "# %d handler runs, %llu deferred, %d in the library, %d bad siginfo\n",
 		(int)ran, (unsigned long long)(b.sig_deferrals - a.sig_deferrals), (int)bad_place,
-		(int)bad_info);
-	ck_assert_int_gt(ran, 0);
-	ck_assert_int_eq(bad_place, 0);
-	ck_assert_int_eq(bad_info, 0);
+		(int)bad_info); /* all threads joined: plain reads */
+	ck_assert_int_gt(__atomic_load_n(&ran, __ATOMIC_RELAXED), 0);
+	ck_assert_int_eq(__atomic_load_n(&bad_place, __ATOMIC_RELAXED), 0);
+	ck_assert_int_eq(__atomic_load_n(&bad_info, __ATOMIC_RELAXED), 0);
 	ck_assert(t_snapshot_ok(&b));
 	ck_assert_int_eq(b.waiting, 0);
 	/* At this rate some signals land in the library: deferral happened. */
@@ -177,6 +183,7 @@ START_TEST(sig_longjmp)
 }
 END_TEST
 
+#ifndef __SANITIZE_THREAD__ /* see sched_signal_suite */
 /*
  * Stop-the-world by signal, as a GC or a JVM's sampler does: the stopper
  * sends A to each target; the target's handler acknowledges and waits in
@@ -185,7 +192,7 @@ END_TEST
  * stopper needs one to go on) nor corrupt the park.
  */
 static uint32_t acks;
-static volatile sig_atomic_t resumed_gen;
+static int32_t resumed_gen; /* atomic */
 static __thread int seen_gen;
 
 static void on_stop(int sig)
@@ -193,17 +200,17 @@ static void on_stop(int sig)
 	(void)sig;
 	struct gosys_m *m = gosys__curm;
 	if (m && (gosys__in_library(m) || m->crit))
-		bad_place++;
-	int gen = resumed_gen;
+		__atomic_add_fetch(&bad_place, 1, __ATOMIC_RELAXED);
+	int gen = __atomic_load_n(&resumed_gen, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&acks, 1, __ATOMIC_SEQ_CST);
 	sigset_t wait_mask;
 	sigfillset(&wait_mask);
 	sigdelset(&wait_mask, SIGUSR2);
 	gosys_entersyscallblock();
-	while (resumed_gen == gen)
+	while (__atomic_load_n(&resumed_gen, __ATOMIC_SEQ_CST) == gen)
 		__gosys_syscall2(SYS_rt_sigsuspend, (long)&wait_mask, 8);
 	gosys_exitsyscall();
-	seen_gen = resumed_gen;
+	seen_gen = __atomic_load_n(&resumed_gen, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&acks, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -223,7 +230,7 @@ START_TEST(sig_stop_the_world)
 	sa.sa_handler = on_resume;
 	sigemptyset(&sa.sa_mask);
 	ck_assert_int_eq(gosys__sig_action(SIGUSR2, &sa, NULL, libc_sigaction), 0);
-	bad_place = 0;
+	__atomic_store_n(&bad_place, 0, __ATOMIC_RELAXED);
 	mode = 0;
 	gosys_maxprocs(1);
 	stop_at = t_now() + 3600 * T_SEC; /* the workers run until told */
@@ -247,7 +254,7 @@ START_TEST(sig_stop_the_world)
 			t_raw_sleep_ns(100 * T_US);
 			gosys_exitsyscall();
 		}
-		resumed_gen++;
+		__atomic_add_fetch(&resumed_gen, 1, __ATOMIC_SEQ_CST);
 		for (int i = 0; i < NWORK; i++)
 			__gosys_syscall3(SYS_tgkill, pid, worker_tid[i], SIGUSR2);
 		while (__atomic_load_n(&acks, __ATOMIC_SEQ_CST) < 2 * NWORK) {
@@ -263,11 +270,12 @@ START_TEST(sig_stop_the_world)
 	gosys_exitsyscall();
 	struct gosys_schedstats st = t_stats();
 	t_stats_print("after", &st);
-	ck_assert_int_eq(bad_place, 0);
+	ck_assert_int_eq(__atomic_load_n(&bad_place, __ATOMIC_RELAXED), 0);
 	ck_assert(t_snapshot_ok(&st));
 	ck_assert_int_eq(st.waiting, 0);
 }
 END_TEST
+#endif
 
 static Suite *sched_signal_suite(void)
 {
@@ -275,7 +283,14 @@ static Suite *sched_signal_suite(void)
 	tcase_add_test(t_case(s, "plain", 60), sig_plain);
 	tcase_add_test(t_case(s, "block_in_handler", 60), sig_block_in_handler);
 	tcase_add_test(t_case(s, "longjmp", 60), sig_longjmp);
+#ifndef __SANITIZE_THREAD__
+	/* ThreadSanitizer runs program handlers itself, at points of its own
+	 * (interceptors, atomics), from a queue that holds one instance of a
+	 * signal: the deferral's re-delivery from inside such a call is lost
+	 * there (seen: a target that never acknowledged). The other cases
+	 * still run under it for races. */
 	tcase_add_test(t_case(s, "stop_the_world", 120), sig_stop_the_world);
+#endif
 	return s;
 }
 
