@@ -20,6 +20,10 @@ include $(srcdir)/tests/preload/local.mk
 include $(srcdir)/tests/real/local.mk
 include $(srcdir)/tests/peer/local.mk
 
+# The names HACKING.md and doc/design.md quote exist in the code.
+SCRIPT_TESTS += tests/real/docnames.sh
+EXTRA_DIST += tests/real/docnames.sh doc/design.md
+
 TESTS += $(UNIT_TESTS) $(SCRIPT_TESTS)
 EXTRA_DIST += tests/summary.sh tests/run-all.sh
 
