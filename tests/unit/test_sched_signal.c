@@ -294,4 +294,14 @@ static Suite *sched_signal_suite(void)
 	return s;
 }
 
-T_MAIN(sched_signal_suite)
+/* Under valgrind (make check-valgrind), which runs one thread at a time
+ * and delivers signals itself at points of its choosing, the storms did not
+ * finish in the cases' time (all three timed out in a CI run); memory
+ * errors in the same paths are still looked for under ASan. */
+static Suite *sched_signal_or_skip(void)
+{
+	t_skip_under_valgrind("signal storms under valgrind's serialized threads do not finish in time");
+	return sched_signal_suite();
+}
+
+T_MAIN(sched_signal_or_skip)
