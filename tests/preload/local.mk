@@ -40,3 +40,39 @@ tests_preload_fdkind_LDADD = $(LIBS)
 tests_preload_fdkind_LDFLAGS = -no-install
 SCRIPT_TESTS += tests/preload/fdkind.sh
 EXTRA_DIST += tests/preload/fdkind.sh
+
+# Signal handlers that wait or block while their thread is parked in the
+# library, and threads that block where it cannot see. Each program is its
+# own driver (tests/preload/runs.h): a case runs as many fresh processes,
+# forked and exec'd under LD_PRELOAD, each with a hang limit; the scripts
+# share tests/preload/runlib.sh.
+T_RUNS_HDRS = tests/preload/runs.h
+
+check_PROGRAMS += tests/preload/sigsusp
+tests_preload_sigsusp_SOURCES = tests/preload/sigsusp.c $(T_RUNS_HDRS)
+tests_preload_sigsusp_CPPFLAGS = $(T_PRELOAD_CPPFLAGS)
+tests_preload_sigsusp_LDFLAGS = -no-install
+
+check_PROGRAMS += tests/preload/siglock
+tests_preload_siglock_SOURCES = tests/preload/siglock.c $(T_RUNS_HDRS)
+tests_preload_siglock_CPPFLAGS = $(T_PRELOAD_CPPFLAGS)
+tests_preload_siglock_LDFLAGS = -no-install
+
+check_PROGRAMS += tests/preload/unseen
+tests_preload_unseen_SOURCES = tests/preload/unseen.c $(T_RUNS_HDRS)
+tests_preload_unseen_CPPFLAGS = $(T_PRELOAD_CPPFLAGS)
+tests_preload_unseen_LDADD = $(LIBS)
+tests_preload_unseen_LDFLAGS = -no-install
+
+if GOSYS_HAVE_OPENMP
+check_PROGRAMS += tests/preload/omp
+tests_preload_omp_SOURCES = tests/preload/omp.c $(T_RUNS_HDRS)
+tests_preload_omp_CPPFLAGS = $(T_PRELOAD_CPPFLAGS)
+tests_preload_omp_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
+tests_preload_omp_LDFLAGS = -no-install $(OPENMP_CFLAGS)
+endif
+
+SIGNAL_PRELOAD_TESTS = tests/preload/sigsusp.sh tests/preload/sigsusp-noasync.sh \
+	tests/preload/siglock.sh tests/preload/unseen.sh
+SCRIPT_TESTS += $(SIGNAL_PRELOAD_TESTS)
+EXTRA_DIST += $(SIGNAL_PRELOAD_TESTS) tests/preload/runlib.sh

@@ -35,3 +35,18 @@ tests_real_unwind_LDADD = $(LIBS)
 if HAVE_LIBUNWIND
 tests_real_unwind_LDADD += $(LIBUNWIND_LIBS)
 endif
+
+# Runtimes that stop the world by signal, against plain runs: the Boehm GC
+# (gcstop.c, when configure found bdw-gc) and a JVM with JFR's thread
+# sampler on (Stw.java, compiled by the script when javac is there). Built
+# without the sanitizers: the collector scans stacks and heap conservatively.
+SCRIPT_TESTS += tests/real/boehm.sh tests/real/jvm.sh
+EXTRA_DIST += tests/real/boehm.sh tests/real/jvm.sh tests/real/Stw.java tests/real/gcstop.c
+if GOSYS_HAVE_BDWGC
+check_PROGRAMS += tests/real/gcstop
+tests_real_gcstop_SOURCES = tests/real/gcstop.c
+tests_real_gcstop_CPPFLAGS = $(BDWGC_CFLAGS)
+tests_real_gcstop_CFLAGS = $(WARN_CFLAGS) -pthread
+tests_real_gcstop_LDFLAGS = -pthread
+tests_real_gcstop_LDADD = $(BDWGC_LIBS)
+endif
