@@ -81,6 +81,19 @@ static inline int runs_maxprocs(int def)
 	return n > 0 ? n : def;
 }
 
+/* A system call by an inline `syscall` instruction, as libgomp makes its
+ * futex calls: the library never sees it. */
+static inline long runs_inline_syscall4(long nr, long a1, long a2, long a3, long a4)
+{
+	long ret;
+	register long r10 __asm__("r10") = a4;
+	__asm__ __volatile__("syscall"
+			     : "=a"(ret)
+			     : "0"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10)
+			     : "rcx", "r11", "memory");
+	return ret;
+}
+
 static inline uint32_t runs_rand(uint64_t *s)
 {
 	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ULL;

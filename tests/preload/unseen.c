@@ -36,31 +36,20 @@
 
 /* ---- the inline system call, as libgomp issues its futex calls ----------- */
 
-static inline long inline_syscall4(long nr, long a1, long a2, long a3, long a4)
-{
-	long ret;
-	register long r10 __asm__("r10") = a4;
-	__asm__ __volatile__("syscall"
-			     : "=a"(ret)
-			     : "0"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10)
-			     : "rcx", "r11", "memory");
-	return ret;
-}
-
 static void futex_wait_inline(uint32_t *addr, uint32_t val)
 {
-	inline_syscall4(SYS_futex, (long)addr, FUTEX_WAIT_PRIVATE, val, 0);
+	runs_inline_syscall4(SYS_futex, (long)addr, FUTEX_WAIT_PRIVATE, val, 0);
 }
 
 static void futex_wake_inline(uint32_t *addr)
 {
-	inline_syscall4(SYS_futex, (long)addr, FUTEX_WAKE_PRIVATE, 0x7fffffff, 0);
+	runs_inline_syscall4(SYS_futex, (long)addr, FUTEX_WAKE_PRIVATE, 0x7fffffff, 0);
 }
 
 static int64_t cpu_inline(void)
 {
 	struct timespec ts;
-	if (inline_syscall4(SYS_clock_gettime, CLOCK_THREAD_CPUTIME_ID, (long)&ts, 0, 0) != 0)
+	if (runs_inline_syscall4(SYS_clock_gettime, CLOCK_THREAD_CPUTIME_ID, (long)&ts, 0, 0) != 0)
 		return -1;
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }

@@ -113,17 +113,6 @@ static __thread struct target *me;
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static inline long inline_syscall4(long nr, long a1, long a2, long a3, long a4)
-{
-	long ret;
-	register long r10 __asm__("r10") = a4;
-	__asm__ __volatile__("syscall"
-			     : "=a"(ret)
-			     : "0"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10)
-			     : "rcx", "r11", "memory");
-	return ret;
-}
-
 static void nap_us(long us)
 {
 	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
@@ -263,7 +252,7 @@ static void h_futex(int sig)
 	__atomic_add_fetch(&fwaiters, 1, __ATOMIC_SEQ_CST);
 	while (__atomic_load_n(&fword, __ATOMIC_ACQUIRE) == v) {
 		if (v & 1)
-			inline_syscall4(SYS_futex, (long)&fword, FUTEX_WAIT_PRIVATE, v, 0);
+			runs_inline_syscall4(SYS_futex, (long)&fword, FUTEX_WAIT_PRIVATE, v, 0);
 		else
 			syscall(SYS_futex, &fword, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
 	}
@@ -404,7 +393,7 @@ static void unseen_phase_run(uint64_t *s)
 	uint32_t ph = __atomic_load_n(&unseen_phase, __ATOMIC_ACQUIRE);
 	while (__atomic_load_n(&unseen_phase, __ATOMIC_ACQUIRE) == ph &&
 	       !__atomic_load_n(&stop_targets, __ATOMIC_RELAXED))
-		inline_syscall4(SYS_futex, (long)&unseen_phase, FUTEX_WAIT_PRIVATE, ph, 0);
+		runs_inline_syscall4(SYS_futex, (long)&unseen_phase, FUTEX_WAIT_PRIVATE, ph, 0);
 	compute_us(20000 + runs_rand(s) % 30000, &stop_targets);
 }
 
@@ -503,7 +492,7 @@ static void *waker_main(void *arg)
 		syscall(SYS_futex, &fword, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
 		if (runs_rand(&s) % 8 == 0) { /* a new phase for the unseen workers */
 			__atomic_add_fetch(&unseen_phase, 1, __ATOMIC_RELEASE);
-			inline_syscall4(SYS_futex, (long)&unseen_phase, FUTEX_WAKE_PRIVATE, 0x7fffffff,
+			runs_inline_syscall4(SYS_futex, (long)&unseen_phase, FUTEX_WAKE_PRIVATE, 0x7fffffff,
 					0);
 		}
 		nap_us(200 + runs_rand(&s) % 800);
@@ -676,7 +665,7 @@ static int child(double seconds, int nthreads, double margin, uint64_t seed)
 	__atomic_store_n(&stop_targets, 1, __ATOMIC_SEQ_CST);
 	/* Unseen workers may sleep in their inline futex: wake them. */
 	__atomic_add_fetch(&unseen_phase, 1, __ATOMIC_RELEASE);
-	inline_syscall4(SYS_futex, (long)&unseen_phase, FUTEX_WAKE_PRIVATE, 0x7fffffff, 0);
+	runs_inline_syscall4(SYS_futex, (long)&unseen_phase, FUTEX_WAKE_PRIVATE, 0x7fffffff, 0);
 	for (int i = 0; i < ntg; i++) {
 		/* A target may block in a read of its feed pipe. */
 		if (write(tg[i].feed[1], "e", 1) < 0 && errno != EAGAIN)
