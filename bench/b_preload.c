@@ -3,11 +3,14 @@
  * b_preload.c - runs the plain programs with and without
  * LD_PRELOAD=$GOSYS_LIB, interleaved, and prints their rows:
  *   b_preload loops: read(/dev/zero, 1) and getpid() loops (b_loop),
- *                    preloaded / plain; targets 1.03 and 1.00. (A row
- *                    with per-syscall stats on comes with the stats: the
- *                    stats knob is parsed but counts nothing yet.)
+ *                    preloaded / plain; targets 1.03 and 1.00.
  *                    And user-space instructions per call of both loops,
  *                    plain and preloaded, counted by callgrind (no target).
+ *   b_preload stats: the same loops with GOSYS_DEBUG=stats on (the table
+ *                    to /dev/null) against plain, interleaved with plain and
+ *                    preloaded without stats: target 1.25. Then strace -c and
+ *                    perf trace -s on the same loops, against plain, where
+ *                    the tools are there and may trace (no target).
  *   b_preload pool:  the 64-thread pipe ping-pong (b_pool), plain and
  *                    preloaded with GOSYS_MAXPROCS=1 and 2: round trips/s
  *                    and context switches, reported without a target.
@@ -80,6 +83,96 @@ static void loop_figure(const char *figure, const char *mode, double target)
 	}
 	double plain = bench_median(v[0], BENCH_RUNS);
 	bench_ratio_row(figure, bench_median(v[1], BENCH_RUNS), "ns", "plain", plain, target);
+}
+
+/*
+ * plain, preloaded, and preloaded with stats on, interleaved as above:
+ * stats / plain against target, and stats / preloaded reported.
+ */
+static void stats_figure(const char *figure, const char *mode, double target)
+{
+	static const char *const keys[] = { "ns" };
+	static const char *const env_stats[] = { "GOSYS_DEBUG=stats=/dev/null", NULL };
+	const char *const *envs[3] = { NULL, NULL, env_stats };
+	char nbuf[32], name[128];
+	char *args[] = { (char *)mode, nbuf, NULL };
+	double ns, v[3][BENCH_RUNS];
+	bench_figure(figure);
+	snprintf(nbuf, sizeof nbuf, "%d", 200000);
+	int rc = run("b_loop", args, NULL, NULL, keys, &ns, 1);
+	if (rc) {
+		fail_row(figure, rc);
+		return;
+	}
+	snprintf(nbuf, sizeof nbuf, "%ld", (long)(3e8 / (ns > 1 ? ns : 1)));
+	for (int r = 0; r < BENCH_RUNS; r++) {
+		for (int k = 0; k < 3; k++) {
+			int c = (r + k) % 3;
+			rc = run("b_loop", args, c ? lib : NULL, envs[c], keys, &v[c][r], 1);
+			if (rc) {
+				fail_row(figure, rc);
+				return;
+			}
+		}
+	}
+	double plain = bench_median(v[0], BENCH_RUNS);
+	double pre = bench_median(v[1], BENCH_RUNS);
+	double st = bench_median(v[2], BENCH_RUNS);
+	bench_ratio_row(figure, st, "ns", "plain", plain, target);
+	snprintf(name, sizeof name, "%s, over preloaded", figure);
+	bench_ratio_row(name, st, "ns", "preload", pre, -1);
+}
+
+/*
+ * A tracer on the same loop (b_loop's own per-call figure, so start-up and
+ * the tool's summary do not count), against plain in the same run; the loop
+ * is cut to a thousandth of the plain length. Reported only; skipped where
+ * the tool is missing or cannot trace here.
+ */
+static void tool_figure(const char *figure, const char *mode, const char *tool,
+			const char *const targv[])
+{
+	static const char *const keys[] = { "ns" };
+	char path[4096], nbuf[32];
+	char *args[] = { (char *)mode, nbuf, NULL };
+	double ns, v[2][BENCH_RUNS];
+	bench_figure(figure);
+	if (access(tool, X_OK) != 0) {
+		bench_row(figure, "not installed", "-", -1, "-", "skipped");
+		return;
+	}
+	snprintf(nbuf, sizeof nbuf, "%d", 200000);
+	int rc = run("b_loop", args, NULL, NULL, keys, &ns, 1);
+	if (rc) {
+		fail_row(figure, rc);
+		return;
+	}
+	snprintf(nbuf, sizeof nbuf, "%ld", (long)(3e5 / (ns > 1 ? ns : 1)) + 100);
+	snprintf(path, sizeof path, "%s/b_loop", dir);
+	for (int r = 0; r < BENCH_RUNS; r++) {
+		for (int k = 0; k < 2; k++) {
+			int c = (r + k) % 2;
+			char *argv[16], out[4096];
+			int a = 0;
+			if (c)
+				for (; targv[a] && a < 10; a++)
+					argv[a] = (char *)targv[a];
+			argv[a++] = path;
+			argv[a++] = (char *)mode;
+			argv[a++] = nbuf;
+			argv[a] = NULL;
+			rc = bench_run_child(argv, NULL, NULL, NULL, CHILD_LIMIT, out, sizeof out);
+			char *p = strstr(out, "ns ");
+			if (rc || !p || sscanf(p + 3, "%lf", &v[c][r]) != 1) {
+				/* a tool that cannot trace here (no ptrace, no tracefs) */
+				bench_row(figure, c ? "tool failed" : "child failed", "-", -1, "-",
+					  c ? "skipped" : "MISS");
+				return;
+			}
+		}
+	}
+	bench_ratio_row(figure, bench_median(v[1], BENCH_RUNS), "ns", "plain",
+			bench_median(v[0], BENCH_RUNS), -1);
 }
 
 /* The user-space instructions valgrind's callgrind counted, from its
@@ -176,12 +269,22 @@ int main(int argc, char **argv)
 	lib = getenv("GOSYS_LIB");
 	dir = getenv("GOSYS_BENCHDIR");
 	if (argc != 2 || !lib || !dir) {
-		fprintf(stderr, "usage: GOSYS_LIB=... GOSYS_BENCHDIR=... b_preload loops|pool\n");
+		fprintf(stderr, "usage: GOSYS_LIB=... GOSYS_BENCHDIR=... b_preload loops|stats|pool\n");
 		return 2;
 	}
 	int loops = !strcmp(argv[1], "loops");
-	bench_alarm(loops ? 150 : 85); /* as bench/run.sh bounds each */
-	if (loops) {
+	int stats = !strcmp(argv[1], "stats");
+	bench_alarm(loops || stats ? 150 : 85); /* as bench/run.sh bounds each */
+	if (stats) {
+		static const char *const strace_c[] = { "/usr/bin/strace", "-f", "-c", "-o",
+							"/dev/null", NULL };
+		static const char *const perf_s[] = { "/usr/bin/perf", "trace", "-s", "-o",
+						      "/dev/null", "--", NULL };
+		stats_figure("stats=1 read(/dev/zero,1) loop", "read", 1.25);
+		stats_figure("stats=1 getpid() loop", "getpid", 1.25);
+		tool_figure("strace -c read(/dev/zero,1) loop", "read", strace_c[0], strace_c);
+		tool_figure("perf trace -s read(/dev/zero,1) loop", "read", perf_s[0], perf_s);
+	} else if (loops) {
 		loop_figure("preload read(/dev/zero,1) loop", "read", 1.03);
 		loop_figure("preload getpid() loop", "getpid", 1.00);
 		insn_figure("read loop, user insns (callgrind)", "read");

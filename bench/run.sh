@@ -53,6 +53,7 @@ run handoff 60 b_handoff
 run retake 90 b_retake
 run threads 150 b_threads
 run preload 150 b_preload loops
+run stats 150 b_preload stats
 run pool 85 b_preload pool
 run cgroup 75 b_cgroup
 run omp 600 b_omp

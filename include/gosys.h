@@ -109,6 +109,15 @@ struct gosys_schedstats {
 
 GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size);
 
+/*
+ * Writes the stats table (GOSYS_DEBUG=stats, see gosys(1)) as it stands now:
+ * to fd if fd >= 0, else where the stats knob sends it (stderr if the knob
+ * is off or 1). Other threads' counts are a snapshot. One write of the whole
+ * report; async-signal-safe, so a program may call it from a handler of its
+ * own (a SIGUSR1 "dump your stats"). Returns 0, or -1 with errno set.
+ */
+GOSYS_API int gosys_stats_write(int fd);
+
 #ifdef __cplusplus
 }
 #endif

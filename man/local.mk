@@ -13,4 +13,5 @@ dist_man_MANS += \
 	man/gosys_entersyscall.3 man/gosys_entersyscallblock.3 man/gosys_exitsyscall.3 \
 	man/gosys_maxprocs.3 \
 	man/gosys_gosched.3 \
-	man/gosys_schedstats.3
+	man/gosys_schedstats.3 \
+	man/gosys_stats_write.3

@@ -24,6 +24,13 @@ static int sigaction_common(int row, int sig, const struct sigaction *act, struc
 		gosys__pl_missing(row);
 	if (gosys__pl_resolving)
 		return fn(sig, act, old);
+	if (GOSYS_UNLIKELY(gosys__stats_on)) { /* one rt_sigaction, as libc makes it */
+		struct gosys_st_call c;
+		gosys__st_begin(&c);
+		int r = gosys__sig_action(sig, act, old, fn);
+		gosys__st_end(&c, SYS_rt_sigaction, r != 0);
+		return r;
+	}
 	return gosys__sig_action(sig, act, old, fn);
 }
 
@@ -111,7 +118,10 @@ static void *tramp_start(void *p)
 {
 	struct tramp t = *(struct tramp *)p;
 	free(p);
-	gosys__thread_start();
+	if (GOSYS_UNLIKELY(gosys__stats_on))
+		gosys__stats_thread_start(); /* the same, timed */
+	else
+		gosys__thread_start();
 	return t.fn(t.arg);
 }
 
@@ -131,7 +141,12 @@ GOSYS_PL_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr,
 	}
 	t->fn = fn;
 	t->arg = arg;
+	struct gosys_st_call c;
+	if (GOSYS_UNLIKELY(gosys__stats_on))
+		gosys__st_begin(&c);
 	int r = real(th, attr, tramp_start, t);
+	if (GOSYS_UNLIKELY(gosys__stats_on))
+		gosys__st_end(&c, GOSYS_ST_ROW(GOSYS_PL_pthread_create), r != 0);
 	if (r != 0)
 		free(t);
 	errno = e;
@@ -246,6 +261,19 @@ GOSYS_PL_EXPORT long syscall(long nr, ...)
 		return gosys__pl_seterr(__gosys_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]));
 	int cls = gosys__pl_sysclass(nr, a);
 	long r;
+	if (GOSYS_UNLIKELY(gosys__stats_on)) { /* counted under nr itself */
+		struct gosys_st_call c;
+		gosys__st_begin(&c);
+		c.cls = cls;
+		gosys__pl_enter(cls);
+		do {
+			r = __gosys_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+			c.n++;
+		} while (r == -EINTR && gosys__eintr_was_ours());
+		gosys__pl_exit(cls);
+		gosys__st_end(&c, (int)nr, GOSYS_IS_ERR(r));
+		return gosys__pl_seterr(r);
+	}
 	gosys__pl_enter(cls);
 	do
 		r = __gosys_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);

@@ -36,9 +36,17 @@ void gosys__pl_missing(int idx)
 		__gosys_syscall1(SYS_exit_group, 127);
 }
 
+/* The stats' names of the libc-level cells (src/stats.c): the rows. */
+_Static_assert(GOSYS_PL_NSYMS <= GOSYS_ST_NROWS, "stats: more rows than cells");
+static const char *row_name(int row)
+{
+	return row >= 0 && row < GOSYS_PL_NSYMS ? gosys__pl_syms[row].name : NULL;
+}
+
 /* After the scheduler's own constructor (101) in this library. */
 static void __attribute__((constructor(102))) preload_init(void)
 {
+	gosys__stats_rowname = row_name;
 	gosys__init();
 	for (int i = 0; i < GOSYS_PL_NSYMS; i++)
 		if (gosys__pl_syms[i].need && !gosys__pl_ptrs[i])

@@ -149,10 +149,16 @@ function eintr_cond(i, r) {
 
 # libc's symbol inside enter/exit: the next path, and the slow side of
 # raw rows with a libc_if or cancel rule.
+#
+# With ST set, every emitter writes the instrumented twin instead (stats on,
+# src/stats.c): the same code plus a count of the system calls made (g_sc->n)
+# and the class, reached through a struct gosys_st_call *g_sc; the plain
+# version is exactly what it was without stats.
 function emit_libc(i,    lp) {
 	lp = fixed
 	if (variadic) lp = (lp == "void" ? "" : lp ", ") vdecl
-	print "static GOSYS_NOINLINE " ret[i] " libc_" name[i] "(" lp ")"
+	if (ST) lp = (lp == "void" ? "" : lp ", ") "struct gosys_st_call *g_sc"
+	print "static GOSYS_NOINLINE " ret[i] " libc_" (ST ? "st_" : "") name[i] "(" lp ")"
 	print "{"
 	if (pre[i] != "") print "\t" pre[i]
 	print "\t" ret[i] " (*g_fn)(" params[i] ") = (" ret[i] " (*)(" params[i] "))gosys__pl_next(GOSYS_PL_" name[i] ");"
@@ -160,7 +166,7 @@ function emit_libc(i,    lp) {
 		print "\tif (GOSYS_UNLIKELY(!g_fn || gosys__pl_resolving)) {"
 		print "\t	long g_r;"
 		print "\t\tdo"
-		print "\t\t\tg_r = " syscall_expr(i) ";"
+		print "\t\t\tg_r = " syscall_expr(i) (ST ? ", g_sc->n++" : "") ";"
 		print "\t\twhile (g_r == -EINTR && gosys__eintr_was_ours());"
 		print "\t\treturn " conv(i, "g_r") ";"
 		print "\t}"
@@ -171,11 +177,13 @@ function emit_libc(i,    lp) {
 		print "\t\treturn g_fn(" call ");"
 	}
 	print "\tint g_cls = (" cls[i] ");"
+	if (ST) print "\tg_sc->cls = g_cls;"
 	if (err[i] == "errno") print "\tint g_e0 = errno;"
 	print "\t" ret[i] " g_r;"
 	print "\tgosys__pl_enter(g_cls);"
 	print "\tfor (;;) {"
 	print "\t\tg_r = g_fn(" call ");"
+	if (ST) print "\t\tg_sc->n++;"
 	print "\t\tif (!(" eintr_cond(i, "g_r") ") || !gosys__eintr_was_ours())"
 	print "\t\t\tbreak;"
 	if (err[i] == "errno") print "\t\terrno = g_e0;"
@@ -205,22 +213,31 @@ function emit_try(i,    fn, val) {
 	print "\t}"
 }
 
-function emit_wrapper(i,    p, cancel, needlibc) {
-	p = word(path[i], 1)
-	cancel = index(path[i], "cancel") > 0
-	sig(i)
-	print "/* " name[i] ": " cls[i] ", " path[i] " */"
-	needlibc = (p == "next" || cancel || libcif[i] != "")
-	if (needlibc) emit_libc(i)
-	print "GOSYS_PL_EXPORT " ret[i] " " name[i] "(" params[i] ")"
-	print "{"
-	emit_va(i)
+# libc's path of row i from the wrapper's body (the instrumented twin under ST).
+function libc_call(i) {
+	if (!ST) return "libc_" name[i] "(" call ")"
+	return "libc_st_" name[i] "(" (call == "" ? "" : call ", ") "g_sc)"
+}
+
+# The stats' cell of row i: its system call, or its own libc-level cell.
+function st_cell(i) {
+	if (word(path[i], 1) == "raw") return "SYS_" sysnr(i)
+	return "GOSYS_ST_ROW(GOSYS_PL_" name[i] ")"
+}
+
+# Whether result v of row i is an error, as strace counts a failed call.
+function st_failed(i, v) {
+	if (err[i] == "ret") return v " != 0"
+	if (err[i] == "none") return "0"
+	return v " == (" ret[i] ")-1"
+}
+
+# The body of row i's wrapper after its variadic argument is fetched.
+function emit_body(i, p, cancel) {
 	if (pre[i] != "") print "\t" pre[i]
 	if (p == "next") {
 		if (tryv[i] != "") emit_try(i)
-		print "\treturn libc_" name[i] "(" call ");"
-		print "}"
-		print ""
+		print "\treturn " libc_call(i) ";"
 		return
 	}
 	if (p != "raw") die("row " name[i] ": unknown path " path[i])
@@ -228,13 +245,15 @@ function emit_wrapper(i,    p, cancel, needlibc) {
 	print "	long g_r;"
 	print "\tif (GOSYS_UNLIKELY(gosys__pl_resolving)) {"
 	print "\t\tg_r = " syscall_expr(i) ";"
+	if (ST) print "\t\tg_sc->n++;"
 	print "\t\treturn " conv(i, "g_r") ";"
 	print "\t}"
 	if (libcif[i] != "") {
 		print "\tif (GOSYS_UNLIKELY(" libcif[i] "))"
-		print "\t\treturn libc_" name[i] "(" call ");"
+		print "\t\treturn " libc_call(i) ";"
 	}
 	print "\tint g_cls = (" cls[i] ");"
+	if (ST) print "\tg_sc->cls = g_cls;"
 	if (cancel) {
 		print "\tstruct gosys_pl_cp *g_cp = &gosys__pl_cp;"
 		print "\tint g_was = g_cp->active;"
@@ -242,13 +261,14 @@ function emit_wrapper(i,    p, cancel, needlibc) {
 		print "\t__atomic_signal_fence(__ATOMIC_SEQ_CST);"
 		print "\tif (GOSYS_UNLIKELY(__atomic_load_n(&gosys__pl_cancel_on, __ATOMIC_RELAXED))) {"
 		print "\t\tg_cp->active = g_was;"
-		print "\t\treturn libc_" name[i] "(" call ");"
+		print "\t\treturn " libc_call(i) ";"
 		print "\t}"
 		print "\tunsigned g_kicks = g_cp->kicks;"
 	}
 	print "\tgosys__pl_enter(g_cls);"
 	print "\tfor (;;) {"
 	print "\t\tg_r = " syscall_expr(i) ";"
+	if (ST) print "\t\tg_sc->n++;"
 	print "\t\tif (GOSYS_LIKELY(g_r != -EINTR) || !gosys__eintr_was_ours())"
 	print "\t\t\tbreak;"
 	print "\t}"
@@ -258,10 +278,47 @@ function emit_wrapper(i,    p, cancel, needlibc) {
 		print "\tif (GOSYS_UNLIKELY(g_r == -EINTR && g_cp->kicks != g_kicks)) {"
 		print "\t\t/* pthread_cancel's kick: act on it as libc's path would. */"
 		print "\t\tpthread_testcancel();"
-		print "\t\treturn libc_" name[i] "(" call ");"
+		print "\t\treturn " libc_call(i) ";"
 		print "\t}"
 	}
 	print "\treturn " conv(i, "g_r") ";"
+}
+
+# A wrapper is its plain body behind one test of gosys__stats_on, and the
+# instrumented twin (st_NAME: begin, the body counting its system calls, end)
+# out of line for when it is set.
+function emit_wrapper(i,    p, cancel, needlibc, lp) {
+	p = word(path[i], 1)
+	cancel = index(path[i], "cancel") > 0
+	sig(i)
+	print "/* " name[i] ": " cls[i] ", " path[i] " */"
+	needlibc = (p == "next" || cancel || libcif[i] != "")
+	if (needlibc) {
+		ST = 0; emit_libc(i)
+		ST = 1; emit_libc(i)
+	}
+	lp = fixed
+	if (variadic) lp = (lp == "void" ? "" : lp ", ") vdecl
+	ST = 1
+	print "static inline " ret[i] " stb_" name[i] "(" (lp == "void" ? "" : lp ", ") "struct gosys_st_call *g_sc)"
+	print "{"
+	emit_body(i, p, cancel)
+	print "}"
+	print "static GOSYS_NOINLINE " ret[i] " st_" name[i] "(" lp ")"
+	print "{"
+	print "\tstruct gosys_st_call g_st;"
+	print "\tgosys__st_begin(&g_st);"
+	print "\t" ret[i] " g_v = stb_" name[i] "(" (call == "" ? "" : call ", ") "&g_st);"
+	print "\tgosys__st_end(&g_st, " st_cell(i) ", " st_failed(i, "g_v") ");"
+	print "\treturn g_v;"
+	print "}"
+	ST = 0
+	print "GOSYS_PL_EXPORT " ret[i] " " name[i] "(" params[i] ")"
+	print "{"
+	emit_va(i)
+	print "\tif (GOSYS_UNLIKELY(gosys__stats_on))"
+	print "\t\treturn st_" name[i] "(" call ");"
+	emit_body(i, p, cancel)
 	print "}"
 	print ""
 }

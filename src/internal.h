@@ -109,11 +109,12 @@ GOSYS_HIDDEN int gosys__gettimeofday(struct timeval *tv, void *tz);
 
 /* ---- knobs.c: GOSYS_MAXPROCS and GOSYS_DEBUG, parsed once -------------- */
 
+#define GOSYS_PATH_MAX 256 /* a path knob's buffer, its NUL included */
 struct gosys_knobs {
 	int maxprocs;		/* GOSYS_MAXPROCS; 0 = not set */
 	int schedtrace_ms;	/* schedtrace=MS; 0 = off */
 	int stats;		/* stats=1 or stats=PATH; 0 = off */
-	char stats_path[256];	/* stats=PATH; "" = stderr */
+	char stats_path[GOSYS_PATH_MAX]; /* stats=PATH; "" = stderr */
 	int asyncpreempt;	/* asyncpreempt=0|1; default 1 */
 	int slice_ms;		/* slice=MS; default 10 */
 	int granularity_us;	/* granularity=US; default 1000 */
@@ -121,6 +122,10 @@ struct gosys_knobs {
 	int scheddetail;	/* scheddetail=0|1; default 0 */
 	int quotapace;		/* quotapace=PCT of the cgroup quota; default 90, 0 off */
 	int pacecpus;		/* pacecpus=MILLI: pace as under this quota; 0 = cgroup's */
+	int cpubound;		/* cpubound=0|1: bound at the CPUs without a quota; default 0 */
+	int blockprofile;	/* blockprofile=PATH; 0 = off */
+	char blockprofile_path[GOSYS_PATH_MAX]; /* blockprofile=PATH */
+	int blockprofilerate_ns; /* blockprofilerate=NS: the profile's sampling rate */
 };
 /* Filled by gosys__knobs_init(); read-only afterwards. */
 GOSYS_HIDDEN extern struct gosys_knobs gosys__knobs;
@@ -138,6 +143,55 @@ GOSYS_HIDDEN int gosys__knobs_parse(struct gosys_knobs *k, const char *maxprocs,
 GOSYS_HIDDEN const char *gosys__knobs_env_value(const char *name);
 /* Reads the environment once (environ, no getenv lock), warnings to fd 2. */
 GOSYS_HIDDEN void gosys__knobs_init(void);
+
+/* ---- stats.c: per-call counters, the stats table, the block profile ------- */
+
+/*
+ * Cells of the per-thread table: 0..GOSYS_ST_NSYS-1 are system call numbers
+ * (rows whose path is the syscall itself, and syscall()), then one cell per
+ * row of the call table whose path is libc's own function (GOSYS_ST_ROW).
+ */
+#define GOSYS_ST_NSYS 512
+#define GOSYS_ST_NROWS 256
+#define GOSYS_ST_NCELLS (GOSYS_ST_NSYS + GOSYS_ST_NROWS)
+#define GOSYS_ST_ROW(idx) (GOSYS_ST_NSYS + (idx))
+/* What a thread waited for a P after: a lazy call, an eager one, its
+ * admission (pthread_create's start), a yield or preemption. */
+enum { GOSYS_ST_WLAZY, GOSYS_ST_WBLOCK, GOSYS_ST_WSTART, GOSYS_ST_WYIELD, GOSYS_ST_NWAIT };
+
+/* Nonzero when stats or blockprofile is on: the wrappers' one branch. Set
+ * once by gosys__stats_init (before any thread but the first exists),
+ * never cleared. */
+GOSYS_HIDDEN extern int gosys__stats_on;
+struct gosys_st_block;
+/* One instrumented call, on the wrapper's stack. */
+struct gosys_st_call {
+	struct gosys_st_block *b;
+	int64_t t0;		/* the clock at the start */
+	uint64_t x0, xn0;	/* the thread's slow-exit time and count then */
+	int n;			/* system calls made (restarts included) */
+	int cls;		/* the class the call ran under */
+};
+GOSYS_HIDDEN void gosys__st_begin(struct gosys_st_call *c);
+/* Counts the call in cell (failed: the final result was an error), its
+ * time less the wait for a P, the wait by class; samples the profile.
+ * errno is preserved. */
+GOSYS_HIDDEN void gosys__st_end(struct gosys_st_call *c, int cell, int failed);
+/* The scheduler's side: the time a slow exit took to get a P back
+ * (attributed to the call's class by gosys__st_end), or a yield's. */
+GOSYS_HIDDEN void gosys__stats_exit_wait(int64_t ns);
+GOSYS_HIDDEN void gosys__stats_yield_wait(int64_t ns);
+/* pthread_create's trampoline when stats are on: claims the thread's
+ * counters and times its admission. */
+GOSYS_HIDDEN void gosys__stats_thread_start(void);
+/* Merges the calling thread's counters into the process table (thread exit). */
+GOSYS_HIDDEN void gosys__stats_thread_exit(void);
+/* From gosys__init, after the knobs: sets everything up if a knob asks. */
+GOSYS_HIDDEN void gosys__stats_init(void);
+/* The name of a libc-level cell's row (set by the preload; NULL: none). */
+GOSYS_HIDDEN extern const char *(*gosys__stats_rowname)(int row);
+/* A clock read for the stats' timings (the vDSO's CLOCK_MONOTONIC). */
+GOSYS_HIDDEN int64_t gosys__stats_now(void);
 
 /* ---- maxprocs.c ---------------------------------------------------------- */
 

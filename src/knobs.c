@@ -14,7 +14,8 @@
 /*
  * The one list of knobs. Each row: kind, name, field, default, min, max.
  * ENV rows are environment variables of their own (not GOSYS_DEBUG names);
- * STATS takes 0, 1 or an absolute path. The table and the static defaults
+ * STATS takes 0, 1 or an absolute path, PATH takes 0 or an absolute path
+ * (each has its own buffer, knob_path). The table and the static defaults
  * below are both generated from this list, so nothing is listed twice.
  */
 #define GOSYS_KNOB_LIST(X)                                                    \
@@ -27,9 +28,12 @@
 	X(INT, "updatemaxprocs", updatemaxprocs, 1, 0, 1)                     \
 	X(INT, "scheddetail", scheddetail, 0, 0, 1)                            \
 	X(INT, "quotapace", quotapace, 90, 0, 100)                            \
-	X(INT, "pacecpus", pacecpus, 0, 0, 1024000)
+	X(INT, "pacecpus", pacecpus, 0, 0, 1024000)                           \
+	X(INT, "cpubound", cpubound, 0, 0, 1)                                 \
+	X(PATH, "blockprofile", blockprofile, 0, 0, 0)                        \
+	X(INT, "blockprofilerate", blockprofilerate_ns, 1000000, 1, 1000000000)
 
-enum knob_kind { KIND_ENV, KIND_INT, KIND_STATS };
+enum knob_kind { KIND_ENV, KIND_INT, KIND_STATS, KIND_PATH };
 
 struct knob {
 	const char *name;
@@ -56,6 +60,16 @@ extern char **environ;
 static int *knob_field(struct gosys_knobs *k, const struct knob *row)
 {
 	return (int *)(void *)((char *)k + row->off);
+}
+
+/* The path buffer of a STATS or PATH row (both GOSYS_PATH_MAX bytes), else NULL. */
+static char *knob_path(struct gosys_knobs *k, const struct knob *row)
+{
+	if (row->kind == KIND_STATS)
+		return k->stats_path;
+	if (row->kind == KIND_PATH)
+		return k->blockprofile_path;
+	return NULL;
 }
 
 void gosys__knobs_defaults(struct gosys_knobs *k)
@@ -182,9 +196,9 @@ static void value_warning_end(struct parse_ctx *c, struct line *l, const struct 
 {
 	if (row->kind == KIND_ENV) {
 		put(l, ", ignored");
-	} else if (row->kind == KIND_STATS && c->k->stats_path[0]) {
+	} else if (knob_path(c->k, row) && knob_path(c->k, row)[0]) {
 		put(l, ", keeping ");
-		put_quoted(l, c->k->stats_path, strlen(c->k->stats_path));
+		put_quoted(l, knob_path(c->k, row), strlen(knob_path(c->k, row)));
 	} else {
 		put(l, ", keeping ");
 		put_int(l, *knob_field(c->k, row));
@@ -198,24 +212,26 @@ static void set_value(struct parse_ctx *c, const struct knob *row, const char *v
 {
 	struct line l;
 	long long n = 0;
-	if (row->kind == KIND_STATS && vn > 0 && v[0] == '/') {
-		if (vn < sizeof c->k->stats_path) {
-			memcpy(c->k->stats_path, v, vn);
-			c->k->stats_path[vn] = 0;
-			c->k->stats = 1;
+	char *path = knob_path(c->k, row);
+	if (path && vn > 0 && v[0] == '/') {
+		if (vn < GOSYS_PATH_MAX) {
+			memcpy(path, v, vn);
+			path[vn] = 0;
+			*knob_field(c->k, row) = 1;
 			return;
 		}
 		value_warning(&l, row, v, vn);
 		put(&l, "path longer than ");
-		put_int(&l, (long long)sizeof c->k->stats_path - 1);
+		put_int(&l, (long long)GOSYS_PATH_MAX - 1);
 		put(&l, " bytes");
 	} else if (vn == 0) {
 		value_warning(&l, row, v, vn);
 		put(&l, "empty value");
-	} else if (parse_decimal(v, vn, &n) < 0) {
+	} else if (parse_decimal(v, vn, &n) < 0 || (row->kind == KIND_PATH && n != 0)) {
 		value_warning(&l, row, v, vn);
-		put(&l, row->kind == KIND_STATS ? "not 0, 1 or an absolute path"
-						: "not a decimal number");
+		put(&l, row->kind == KIND_STATS  ? "not 0, 1 or an absolute path"
+			: row->kind == KIND_PATH ? "not 0 or an absolute path"
+						 : "not a decimal number");
 	} else if (n < row->min || n > row->max) {
 		value_warning(&l, row, v, vn);
 		put(&l, "out of range ");
@@ -224,8 +240,8 @@ static void set_value(struct parse_ctx *c, const struct knob *row, const char *v
 		put_int(&l, row->max);
 	} else {
 		*knob_field(c->k, row) = (int)n;
-		if (row->kind == KIND_STATS)
-			c->k->stats_path[0] = 0;
+		if (path)
+			path[0] = 0;
 		return;
 	}
 	value_warning_end(c, &l, row);

@@ -7,7 +7,7 @@ libgosys_core_la_SOURCES = \
 	src/arch/x86_64/syscall_arch.h src/arch/x86_64/syscall.S \
 	src/throw.c src/sys.c src/sysnum.c src/vdso.c src/knobs.c \
 	src/maxprocs.c src/note.c src/note.h src/sched.c src/sched_internal.h src/proc.c src/sysmon.c \
-	src/signal.c
+	src/signal.c src/trace.c src/dumpinfo.h src/stats.c
 nodist_libgosys_core_la_SOURCES = src/sysnum_table.h
 libgosys_core_la_LIBADD = $(LIBS)
 include_HEADERS += include/gosys.h

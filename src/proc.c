@@ -77,6 +77,8 @@ __attribute__((constructor(101))) void gosys__init(void)
 	__atomic_store_n(&init_tid, gosys__gettid(), __ATOMIC_RELAXED);
 	gosys__knobs_init();
 	gosys__vdso_init();
+	gosys__stats_init();
+	S->start_ns = gosys_nanotime();
 	/* The CPU limit, read once if maxprocs or pacing needs it. */
 	int given = gosys__knobs.pacecpus;
 	int aff = gosys__affinity_cpus();
@@ -112,8 +114,11 @@ __attribute__((constructor(101))) void gosys__init(void)
 	/* Under a CPU quota below the CPUs allowed, the monitor paces the process
 	 * from the start: a program with no more threads than Ps would otherwise
 	 * never start it and meet the kernel's throttling instead. (A fork child
-	 * starts it at its first wait, like any other process.) */
-	if (gosys__pace_rate(given > 0 ? given : milli, given > 0, aff) > 0) {
+	 * starts it at its first wait, like any other process.) schedtrace's
+	 * lines are the monitor's: with it on, the monitor starts now, and in
+	 * a fork child at once. */
+	if (gosys__pace_rate(given > 0 ? given : milli, given > 0, aff) > 0 ||
+	    gosys__knobs.schedtrace_ms > 0) {
 		gosys__crit_enter(m);
 		gosys_lock(&S->lock);
 		gosys__sysmon_wake_locked(1, 0);
@@ -211,6 +216,36 @@ GOSYS_API int gosys_maxprocs(int n)
 	return old;
 }
 
+/* The snapshot itself (lock held; touches no TLS: the monitor's schedtrace
+ * lines are made from it too, src/trace.c). */
+void gosys__schedstats_locked(struct gosys_schedstats *s)
+{
+	int32_t running = 0;
+	for (int i = 0; i < S->phigh; i++)
+		running += gosys__allp[i].status == P_RUNNING;
+	s->maxprocs = S->nprocs_live;
+	s->idleprocs = S->npidle;
+	s->threads = S->nthreads;
+	s->running = running;
+	s->waiting = (int32_t)S->nwaiting;
+	s->monitor = S->sysmon_started ? 1 : 0;
+	s->handoffs = S->handoffs;
+	s->retakes = S->retakes;
+	s->blocked_retakes = S->blocked_retakes;
+	s->preempts = S->preempts;
+	s->async_preempts = S->async_preempts;
+	s->parks = S->parks;
+	s->nop_runs = S->nop_runs;
+	s->monitor_ticks = S->monitor_ticks;
+	s->paces = S->paces;
+	s->paced_ns = S->paced_ns + (S->paced ? gosys_nanotime() - S->pace_since : 0);
+	s->pace_millicpus = S->pace_milli;
+	s->paced = (int32_t)S->paced;
+	s->nop_ns = (uint64_t)S->nop_ns;
+	s->nop_reclaims = __atomic_load_n(&S->nop_reclaims, __ATOMIC_RELAXED);
+	s->sig_deferrals = __atomic_load_n(&S->sig_deferrals, __ATOMIC_RELAXED);
+}
+
 GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size)
 {
 	if (!st || size < offsetof(struct gosys_schedstats, handoffs)) {
@@ -220,7 +255,6 @@ GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size)
 	if (!gosys__curm && !gosys__nosched)
 		gosys__m_register();
 	struct gosys_schedstats s;
-	int32_t running = 0;
 	struct gosys_m *m = gosys__curm;
 	uint32_t incall = m ? m->incall : 0;
 	if (m) {
@@ -229,29 +263,7 @@ GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size)
 		__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
 	}
 	gosys_lock(&S->lock);
-	for (int i = 0; i < S->phigh; i++)
-		running += gosys__allp[i].status == P_RUNNING;
-	s.maxprocs = S->nprocs_live;
-	s.idleprocs = S->npidle;
-	s.threads = S->nthreads;
-	s.running = running;
-	s.waiting = (int32_t)S->nwaiting;
-	s.monitor = S->sysmon_started ? 1 : 0;
-	s.handoffs = S->handoffs;
-	s.retakes = S->retakes;
-	s.blocked_retakes = S->blocked_retakes;
-	s.preempts = S->preempts;
-	s.async_preempts = S->async_preempts;
-	s.parks = S->parks;
-	s.nop_runs = S->nop_runs;
-	s.monitor_ticks = S->monitor_ticks;
-	s.paces = S->paces;
-	s.paced_ns = S->paced_ns + (S->paced ? gosys_nanotime() - S->pace_since : 0);
-	s.pace_millicpus = S->pace_milli;
-	s.paced = (int32_t)S->paced;
-	s.nop_ns = (uint64_t)S->nop_ns;
-	s.nop_reclaims = __atomic_load_n(&S->nop_reclaims, __ATOMIC_RELAXED);
-	s.sig_deferrals = __atomic_load_n(&S->sig_deferrals, __ATOMIC_RELAXED);
+	gosys__schedstats_locked(&s);
 	gosys_unlock(&S->lock);
 	if (m) {
 		SET_INCALL(m, incall);
@@ -309,6 +321,7 @@ static void m_exit(struct gosys_m *m)
 static void m_destructor(void *arg)
 {
 	gosys__nosched = 1; /* anything later on this thread goes straight through */
+	gosys__stats_thread_exit(); /* its counters into the process table */
 	if (arg) {
 		m_exit((struct gosys_m *)arg);
 		gosys__curm = NULL;
@@ -325,6 +338,7 @@ void gosys__thread_exit(void)
 {
 	struct gosys_m *m = gosys__curm;
 	gosys__nosched = 1;
+	gosys__stats_thread_exit();
 	if (m) {
 		pthread_setspecific(m_key, NULL);
 		m_exit(m);
@@ -411,5 +425,12 @@ static void fork_child(void)
 		self->p = NULL;
 	}
 	gosys__wirep_locked(mine, self, gosys_nanotime());
+	if (gosys__knobs.schedtrace_ms > 0) { /* the child's own lines */
+		gosys__crit_enter(self);
+		gosys_lock(&S->lock);
+		gosys__sysmon_wake_locked(1, 0);
+		gosys_unlock(&S->lock);
+		gosys__crit_exit(self);
+	}
 }
 

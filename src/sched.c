@@ -635,6 +635,18 @@ static void yield_p(struct gosys_m *m)
 	gosys__crit_exit(m);
 }
 
+/* yield_p, timed for the stats (stats.c) when they are on. */
+static void stats_yield(struct gosys_m *m)
+{
+	if (GOSYS_LIKELY(!gosys__stats_on)) {
+		yield_p(m);
+		return;
+	}
+	int64_t t = gosys__stats_now();
+	yield_p(m);
+	gosys__stats_yield_wait(gosys__stats_now() - t);
+}
+
 /* ---- entering and leaving calls ---------------------------------------- */
 
 /* A call that finds m->incall set: a signal handler's call inside ours
@@ -849,6 +861,12 @@ static GOSYS_NOINLINE void exit_slow(struct gosys_m *m)
 		SET_INCALL(m, 1);
 		SET_RETURNING(m, 1);
 	}
+	if (GOSYS_UNLIKELY(gosys__stats_on)) { /* stats.c: the wait for a P, by class */
+		int64_t t = gosys__stats_now();
+		gosys__exit_outermost(m);
+		gosys__stats_exit_wait(gosys__stats_now() - t);
+		return;
+	}
 	gosys__exit_outermost(m);
 }
 
@@ -928,7 +946,7 @@ static void preempt_here(struct gosys_m *m)
 	__atomic_and_fetch(&m->preempt, ~(uint32_t)(PREEMPT_SLICE | PREEMPT_DEAD), __ATOMIC_RELAXED);
 	S->async_preempts++;
 	gosys_unlock(&S->lock);
-	yield_p(m);
+	stats_yield(m);
 	SET_INCALL(m, 0);
 	gosys__crit_exit(m);
 }
@@ -964,7 +982,7 @@ GOSYS_API void gosys_gosched(void)
 			S->preempts++;
 		gosys_unlock(&S->lock);
 	}
-	yield_p(m);
+	stats_yield(m);
 	SET_INCALL(m, 0);
 	gosys__crit_exit(m);
 }

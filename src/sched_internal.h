@@ -167,6 +167,9 @@ struct gosys_sched {
 	int64_t nop_ns;		/* time Ms spent as NOP, finished runs; lock */
 	uint64_t nop_reclaims;	/* NOP Ms brought back by the preemption signal; atomic */
 	uint64_t sig_deferrals;	/* program handlers deferred; atomic */
+	int64_t start_ns;	/* the library's start (gosys__init); set once
+				 * before any other thread; read by schedtrace
+				 * and gosys-dump */
 };
 
 GOSYS_HIDDEN extern struct gosys_sched gosys__sched;
@@ -209,6 +212,12 @@ GOSYS_HIDDEN void gosys__set_maxprocs_locked(int n, int64_t now, struct gosys_m 
 GOSYS_HIDDEN int64_t gosys__thread_cpu(int tid);
 /* A CPU clock (raw clock_gettime) in ns, or -1. */
 GOSYS_HIDDEN int64_t gosys__cpu_clock(long clk);
+
+/* proc.c: gosys_schedstats' snapshot, lock held; no TLS (the monitor's
+ * schedtrace uses it too). */
+GOSYS_HIDDEN void gosys__schedstats_locked(struct gosys_schedstats *s);
+/* trace.c, the monitor: one schedtrace line (and scheddetail's) to fd 2. */
+GOSYS_HIDDEN void gosys__schedtrace(int64_t now);
 
 /* sysmon.c */
 /* Tests only: a pacing rate (thousandths of a CPU) used instead of the

@@ -630,6 +630,18 @@ static int64_t pace(void)
 	return next;
 }
 
+/* schedtrace: a line when one is due (trace.c); period > 0. */
+static void trace_tick(int64_t *next, int64_t period)
+{
+	int64_t now = gosys_nanotime();
+	if (now < *next)
+		return;
+	gosys__schedtrace(now);
+	*next += period;
+	if (*next <= now) /* late (a long stop, a fork child): no burst */
+		*next = now + period;
+}
+
 static int sysmon_main(void *arg)
 {
 	(void)arg;
@@ -651,7 +663,12 @@ static int sysmon_main(void *arg)
 	int idle = 0;
 	int look_now = 1; /* started by an M that just queued: look at once */
 	refresh_limits(&last_refresh, 1);
+	/* schedtrace's period; 0 (off) leaves every sleep below as it was. */
+	int64_t trace_ns = (int64_t)gosys__knobs.schedtrace_ms * 1000000;
+	int64_t trace_next = S->start_ns + trace_ns;
 	for (;;) {
+		if (trace_ns > 0)
+			trace_tick(&trace_next, trace_ns);
 		/* The limits are re-read once a second while either use them. */
 		int refresh = gosys__knobs.quotapace > 0 ||
 			      (gosys__knobs.updatemaxprocs &&
@@ -679,6 +696,13 @@ static int sysmon_main(void *arg)
 			if (__atomic_load_n(&S->nop_scan, __ATOMIC_RELAXED) &&
 			    (ns < 0 || ns > NOP_SCAN_NS))
 				ns = NOP_SCAN_NS;
+			if (trace_ns > 0) { /* the next schedtrace line is due first */
+				int64_t left = trace_next - gosys_nanotime();
+				if (left < 1000)
+					left = 1000;
+				if (ns < 0 || left < ns)
+					ns = left;
+			}
 			sysmon_delay = deep ? TICK_MAX_NS * 1000 : delay;
 			gosys_noteclear(&S->sysmonnote);
 			S->sysmonwait = 1;

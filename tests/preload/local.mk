@@ -76,3 +76,14 @@ SIGNAL_PRELOAD_TESTS = tests/preload/sigsusp.sh tests/preload/sigsusp-noasync.sh
 	tests/preload/siglock.sh tests/preload/unseen.sh
 SCRIPT_TESTS += $(SIGNAL_PRELOAD_TESTS)
 EXTRA_DIST += $(SIGNAL_PRELOAD_TESTS) tests/preload/runlib.sh
+
+# GOSYS_DEBUG=stats and blockprofile (tests/preload/stats.c): counts against
+# strace -c, the file knobs, the heaviest folded stack. -rdynamic: the
+# profile names the program's functions through dladdr.
+check_PROGRAMS += tests/preload/stats
+tests_preload_stats_SOURCES = tests/preload/stats.c $(T_RUNS_HDRS)
+tests_preload_stats_CPPFLAGS = $(T_PRELOAD_CPPFLAGS)
+tests_preload_stats_LDADD = $(LIBS)
+tests_preload_stats_LDFLAGS = -no-install -Wl,--export-dynamic
+SCRIPT_TESTS += tests/preload/stats.sh
+EXTRA_DIST += tests/preload/stats.sh

@@ -50,3 +50,15 @@ tests_real_gcstop_CFLAGS = $(WARN_CFLAGS) -pthread
 tests_real_gcstop_LDFLAGS = -pthread
 tests_real_gcstop_LDADD = $(BDWGC_LIBS)
 endif
+
+# schedtrace and gosys dump (tools/gosys-dump.c) on tests/real/observe: the
+# trace lines against the program's state and gosys_schedstats; the dump of
+# threads in read(), in a program's signal handler and parked by the
+# preemption signal, with backtraces through the signal frames. Its
+# functions keep their own frames (no sibling calls).
+SCRIPT_TESTS += tests/real/schedtrace.sh tests/real/dump.sh
+EXTRA_DIST += tests/real/schedtrace.sh tests/real/dump.sh
+check_PROGRAMS += tests/real/observe
+tests_real_observe_SOURCES = tests/real/observe.c
+tests_real_observe_CFLAGS = $(AM_CFLAGS) -fno-optimize-sibling-calls
+tests_real_observe_LDADD = $(LIBS)

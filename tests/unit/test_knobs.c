@@ -208,6 +208,14 @@ static const struct debug_case debug_cases[] = {
 	{"stats=yes", F(stats), 0, 1},
 	{"stats=", F(stats), 0, 1},
 	{"stats=rel/path", F(stats), 0, 1},
+	{"blockprofile=0", F(blockprofile), 0, 0},
+	{"blockprofile=1", F(blockprofile), 0, 1},
+	{"blockprofile=rel", F(blockprofile), 0, 1},
+	{"blockprofile=", F(blockprofile), 0, 1},
+	{"blockprofilerate=1", F(blockprofilerate_ns), 1, 0},
+	{"blockprofilerate=0", F(blockprofilerate_ns), 1000000, 1},
+	{"blockprofilerate=1000000000", F(blockprofilerate_ns), 1000000000, 0},
+	{"blockprofilerate=1000000001", F(blockprofilerate_ns), 1000000, 1},
 	{"asyncpreempt=0", F(asyncpreempt), 0, 0},
 	{"asyncpreempt=1", F(asyncpreempt), 1, 0},
 	{"asyncpreempt=2", F(asyncpreempt), 1, 1},
@@ -274,6 +282,27 @@ START_TEST(debug_values)
 		assert_knobs_eq(&k, &want);
 		cap_free(&c);
 	}
+}
+END_TEST
+
+START_TEST(blockprofile_path)
+{
+	struct gosys_knobs k;
+	struct capture c;
+	ck_assert_int_eq(parse(&k, NULL, "blockprofile=/tmp/p.%p", &c), 0);
+	ck_assert_int_eq(k.blockprofile, 1);
+	ck_assert_str_eq(k.blockprofile_path, "/tmp/p.%p");
+	ck_assert_str_eq(k.stats_path, ""); /* each path knob has its own buffer */
+	cap_free(&c);
+	ck_assert_int_eq(parse(&k, NULL, "blockprofile=/a,blockprofile=0", &c), 0);
+	ck_assert_int_eq(k.blockprofile, 0);
+	ck_assert_str_eq(k.blockprofile_path, "");
+	cap_free(&c);
+	ck_assert_int_eq(parse(&k, NULL, "blockprofile=/a,blockprofile=2", &c), 1);
+	ck_assert_str_eq(c.text, "gosys: GOSYS_DEBUG: blockprofile=\"2\": not 0 or an absolute path, "
+				 "keeping \"/a\"\n");
+	ck_assert_str_eq(k.blockprofile_path, "/a");
+	cap_free(&c);
 }
 END_TEST
 
@@ -633,6 +662,7 @@ static Suite *knobs_suite(void)
 	tcase_add_test(tc, maxprocs_values);
 	tcase_add_test(tc, debug_values);
 	tcase_add_test(tc, stats_path);
+	tcase_add_test(tc, blockprofile_path);
 	tcase_add_test(tc, warning_text);
 	tc = t_case(s, "long", 60);
 	tcase_add_test(tc, very_long);

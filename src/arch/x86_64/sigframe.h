@@ -28,5 +28,9 @@
 #define GOSYS_UC_RCX 152
 #define GOSYS_UC_RSP 160
 #define GOSYS_UC_RIP 168
+/* The siginfo, after the kernel's own struct ucontext (304 bytes: its
+ * mcontext is the 256-byte sigcontext, then an 8-byte sigmask): gosys-dump
+ * reads the signal number of a frame there. */
+#define GOSYS_SF_SIGINFO 304
 
 #endif
