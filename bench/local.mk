@@ -9,7 +9,8 @@ bench_libbenchempty_la_SOURCES = bench/benchempty.c bench/benchempty.h
 bench_libbenchempty_la_LDFLAGS = -rpath /nowhere -avoid-version -no-undefined
 
 BENCH_LINKED = bench/b_getpid bench/b_pair bench/b_handoff bench/b_retake bench/b_threads
-BENCH_PLAIN = bench/b_preload bench/b_loop bench/b_pool bench/b_cgroup bench/b_cgdemo bench/b_omp
+BENCH_PLAIN = bench/b_preload bench/b_loop bench/b_pool bench/b_cgroup bench/b_cgdemo bench/b_omp \
+	bench/b_echo
 EXTRA_PROGRAMS = $(BENCH_LINKED) $(BENCH_PLAIN)
 BENCH_COMMON = bench/bench.c bench/bench.h
 
@@ -28,11 +29,12 @@ bench_b_loop_SOURCES = bench/b_loop.c $(BENCH_COMMON)
 bench_b_pool_SOURCES = bench/b_pool.c $(BENCH_COMMON)
 bench_b_cgroup_SOURCES = bench/b_cgroup.c $(BENCH_COMMON)
 bench_b_cgdemo_SOURCES = bench/b_cgdemo.c $(BENCH_COMMON)
+bench_b_echo_SOURCES = bench/b_echo.c $(BENCH_COMMON)
 bench_b_omp_SOURCES = bench/b_omp.c $(BENCH_COMMON)
 bench_b_omp_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
 bench_b_omp_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)
 
-EXTRA_DIST += bench/run.sh bench/README.md
+EXTRA_DIST += bench/run.sh bench/server.sh bench/README.md
 CLEANFILES += $(EXTRA_PROGRAMS) $(EXTRA_LTLIBRARIES)
 
 # BENCH=name[,name...] runs only those (see bench/README.md).

@@ -7,6 +7,7 @@
 set -u
 dir=$1
 only=${2:-}
+src=$(cd "$(dirname "$0")" && pwd)
 : "${GOSYS_LIB:?GOSYS_LIB must name the built libgosys.so}"
 export GOSYS_LIB GOSYS_BENCHDIR="$dir"
 unset GOSYS_MAXPROCS GOSYS_DEBUG LD_PRELOAD
@@ -33,7 +34,10 @@ run() {
 	name=$1 limit=$2 prog=$3
 	shift 3
 	case ",$only," in ",,"|*",$name,"*) ;; *) return 0 ;; esac
-	timeout -s KILL $((limit + 15)) "$dir/$prog" "$@" >"$tmp" 2>&1
+	case $prog in
+	*.sh) timeout -s KILL $((limit + 15)) sh "$src/$prog" "$dir" "$@" >"$tmp" 2>&1 ;;
+	*) timeout -s KILL $((limit + 15)) "$dir/$prog" "$@" >"$tmp" 2>&1 ;;
+	esac
 	rc=$?
 	cat "$tmp"
 	if [ $rc -ne 0 ]; then
@@ -57,6 +61,7 @@ run stats 150 b_preload stats
 run pool 85 b_preload pool
 run cgroup 75 b_cgroup
 run omp 600 b_omp
+run server 600 server.sh
 # b_cgroup removes its group; if it was killed, do it here.
 find /sys/fs/cgroup/cpu -depth -type d -name 'gosys-bench-*' -exec rmdir {} + 2>/dev/null
 

@@ -195,6 +195,9 @@ GOSYS_HIDDEN int64_t gosys__stats_now(void);
 
 /* ---- maxprocs.c ---------------------------------------------------------- */
 
+/* The most Ps there can ever be (one per CPU of a CPU_SETSIZE mask). */
+#define GOSYS_MAXPROCS_LIMIT 1024
+
 /* CPUs in this thread's affinity mask (raw sched_getaffinity), at least 1. */
 GOSYS_HIDDEN int gosys__affinity_cpus(void);
 /*
@@ -214,6 +217,11 @@ GOSYS_HIDDEN int gosys__maxprocs_default(const char *root);
 /* The same from a limit already read (thousandths of a CPU, 0 = none) and the
  * affinity CPUs. */
 GOSYS_HIDDEN int gosys__maxprocs_from(int milli, int aff);
+/* The default number of Ps: gosys__maxprocs_from's where CPUs are scarce
+ * (a quota below the affinity CPUs, a pacing rate given by hand, or the
+ * cpubound knob), else GOSYS_MAXPROCS_LIMIT: no bound but the kernel's
+ * (the essay, "Where CPUs are not scarce"). */
+GOSYS_HIDDEN int gosys__maxprocs_bound(int milli, int aff, int given);
 
 /* ---- sched.c: the scheduler, as the preload sees it -------------------- */
 

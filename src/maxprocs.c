@@ -488,6 +488,14 @@ int gosys__maxprocs_from(int milli, int aff)
 	return n > 0 ? n : 1;
 }
 
+int gosys__maxprocs_bound(int milli, int aff, int given)
+{
+	int n = gosys__maxprocs_from(milli, aff);
+	if ((milli > 0 && milli < aff * 1000) || given || gosys__knobs.cpubound)
+		return n;
+	return GOSYS_MAXPROCS_LIMIT;
+}
+
 int gosys__maxprocs_default(const char *root)
 {
 	return gosys__maxprocs_from(gosys__cgroup_cpu_milli(root), gosys__affinity_cpus());

@@ -88,7 +88,7 @@ __attribute__((constructor(101))) void gosys__init(void)
 	if (n > 0)
 		__atomic_store_n(&S->explicit_maxprocs, 1, __ATOMIC_RELAXED);
 	else
-		n = gosys__maxprocs_from(milli, aff);
+		n = gosys__maxprocs_bound(milli, aff, given > 0);
 	if (n > GOSYS_MAXPROCS_LIMIT)
 		n = GOSYS_MAXPROCS_LIMIT;
 	S->maxprocs = n;
@@ -166,6 +166,7 @@ void gosys__set_maxprocs_locked(int n, int64_t now, struct gosys_m **wake, int *
 			__atomic_or_fetch(&h->preempt, PREEMPT_DEAD, __ATOMIC_RELEASE);
 		}
 	}
+	gosys__phigh_trim_locked();
 	/* Grow: new Ps go to waiters first. */
 	for (int i = 0; i < n; i++) {
 		struct gosys_p *p = &gosys__allp[i];

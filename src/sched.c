@@ -54,6 +54,34 @@
  * use stays above the rate (threads the scheduler cannot stop) ends after
  * 2.5 ms and pacing stands aside for 100 ms: pauses always end (I2).
  *
+ * Where CPUs are not scarce. The default bound is the quota's CPUs only
+ * where a quota is below the CPUs the affinity mask allows (or pacecpus is
+ * given, or cpubound=1); elsewhere it is GOSYS_MAXPROCS_LIMIT, no bound but
+ * the kernel's. A bound at the CPU count duplicates what the kernel already
+ * does, at a price: a thread that comes back from a blocking call while
+ * every P is taken parks, and a P handed to a parked waiter lies unused for
+ * the wake-up (about 30 us on these VMs), which is the same order as a
+ * short request's work; and a holder that the kernel preempts for another
+ * process's thread keeps its P idle while our own runnable threads wait.
+ * Measured (MariaDB 10.11, sysbench oltp_point_select, 8 connections, 2
+ * CPUs, client on the same machine, build load beside it): plain 30-31 k
+ * queries/s; bound at 2 Ps 13-21 k (0.4-0.7x, p99 2-5x plain's); unbounded
+ * 32-34 k. What a user loses: within one process, CFS orders the threads
+ * instead of our heap (the same policy, least CPU first, sleepers
+ * placed ahead), and the library no longer limits how many of its threads
+ * run at once where the kernel would have let them. Under a quota nothing
+ * changes, and that is where the bound pays (pacing needs it).
+ *
+ * Rejected, for the unbounded case:
+ * - Spinning for a P before parking, as Go's spinning Ms do (pause loops
+ *   for 50-200 us, at most (maxprocs+1)/2 spinners; or sched_yield loops):
+ *   on 2 CPUs shared with the clients the spinner takes CPU from the very
+ *   holders it waits for. MariaDB fell from 15.6 k to 11.5 k (50 us) and
+ *   9.7 k (200 us); the pipe ping-pong from 19-22 k round trips to 3-7 k.
+ * - A bound at a multiple of the CPUs: each extra P helped (2, 3, 4, 8 Ps:
+ *   20, 22, 27, 46 k against 47 k plain) and no multiple is right for
+ *   every connection count; it would be a bound that binds only by luck.
+ *
  * Signal handlers. A program's handler may run on any thread, in any state
  * of ours, and may block there for as long as it likes (a stop-the-world
  * handler waits in sigsuspend until another thread resumes it; libuv takes
@@ -345,12 +373,24 @@ void gosys__wirep_locked(struct gosys_p *p, struct gosys_m *m, int64_t now)
 	m->p = p;
 }
 
+/* Lowers phigh past the dead Ps at its top: after a shrink from the
+ * unbounded default (1024 Ps) the monitor's scans would otherwise walk
+ * every P that was ever live, at each tick. */
+void gosys__phigh_trim_locked(void)
+{
+	int32_t h = S->phigh;
+	while (h > S->maxprocs && gosys__allp[h - 1].status == P_DEAD)
+		h--;
+	__atomic_store_n(&S->phigh, h, __ATOMIC_RELAXED);
+}
+
 struct gosys_m *gosys__releasep_locked(struct gosys_p *p, int64_t now)
 {
 	if (p->id >= S->maxprocs) {
 		p->m = NULL;
 		__atomic_store_n(&p->status, P_DEAD, __ATOMIC_RELAXED);
 		S->nprocs_live--;
+		gosys__phigh_trim_locked();
 		return NULL;
 	}
 	if (S->nwaiting && !S->paced) {

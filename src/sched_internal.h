@@ -10,9 +10,6 @@
 #include "internal.h"
 #include "note.h"
 
-/* The most Ps there can ever be (one per CPU of a CPU_SETSIZE mask). */
-#define GOSYS_MAXPROCS_LIMIT 1024
-
 /*
  * M status. The status word is the linearization point of every ownership
  * change of a P that an M holds:
@@ -131,8 +128,9 @@ struct gosys_sched {
 	struct gosys_lock lock;
 	int32_t maxprocs;	/* target number of Ps; lock (atomic loads ok) */
 	int32_t nprocs_live;	/* Ps not DEAD; lock */
-	int32_t phigh;		/* no P at or above this id was ever live: scans of
-				 * the Ps stop here; lock (atomic loads ok) */
+	int32_t phigh;		/* no P at or above this id is live (one above
+				 * maxprocs lives until its holder lets it go):
+				 * scans of the Ps stop here; lock (atomic loads ok) */
 	uint32_t explicit_maxprocs; /* set by env or gosys_maxprocs(); lock */
 	uint32_t nwaiting;	/* waiters in the heap; lock (atomic loads ok) */
 	uint32_t ntransit;	/* yielders between giving their P away and
@@ -206,6 +204,8 @@ GOSYS_HIDDEN struct gosys_m *gosys__releasep_locked(struct gosys_p *p, int64_t n
  * RUNNING for the blocked-holder path); leaves m in newstatus. 0 if m moved on. */
 GOSYS_HIDDEN int gosys__steal_locked(struct gosys_p *p, struct gosys_m *m, uint32_t expect,
 				     uint32_t newstatus);
+/* phigh down to the highest P that is not DEAD (or maxprocs). */
+GOSYS_HIDDEN void gosys__phigh_trim_locked(void);
 GOSYS_HIDDEN void gosys__set_maxprocs_locked(int n, int64_t now, struct gosys_m **wake,
 					     int *nwake, int maxwake);
 /* CPU time of thread tid in ns (the kernel's per-thread clock), or -1. */

@@ -437,7 +437,7 @@ static void refresh_limits(int64_t *last, int force)
 	if (test <= 0)
 		test = gosys__knobs.pacecpus; /* a quota given by hand */
 	int milli = test > 0 ? test : gosys__cgroup_cpu_milli("");
-	int n = gosys__maxprocs_from(milli, aff);
+	int n = gosys__maxprocs_bound(milli, aff, 0);
 	int pace = gosys__pace_rate(milli, test > 0, aff);
 	struct gosys_m *wake[GOSYS_MAXPROCS_LIMIT / 4];
 	int nwake = 0;

@@ -745,6 +745,31 @@ START_TEST(maxprocs_default)
 }
 END_TEST
 
+/* The bound by default: the quota's CPUs only where CPUs are scarce. */
+START_TEST(maxprocs_bound)
+{
+	int save = gosys__knobs.cpubound;
+	gosys__knobs.cpubound = 0;
+	/* No quota, or one at or above the CPUs: no bound but the kernel's. */
+	ck_assert_int_eq(gosys__maxprocs_bound(0, 2, 0), GOSYS_MAXPROCS_LIMIT);
+	ck_assert_int_eq(gosys__maxprocs_bound(2000, 2, 0), GOSYS_MAXPROCS_LIMIT);
+	ck_assert_int_eq(gosys__maxprocs_bound(8000, 2, 0), GOSYS_MAXPROCS_LIMIT);
+	ck_assert_int_eq(gosys__maxprocs_bound(0, 1, 0), GOSYS_MAXPROCS_LIMIT);
+	/* A quota below the CPUs, rounded up: 1.5 of 2 binds at 2. */
+	ck_assert_int_eq(gosys__maxprocs_bound(1500, 2, 0), 2);
+	ck_assert_int_eq(gosys__maxprocs_bound(1000, 2, 0), 1);
+	ck_assert_int_eq(gosys__maxprocs_bound(1, 8, 0), 1);
+	ck_assert_int_eq(gosys__maxprocs_bound(1999, 2, 0), 2);
+	/* pacecpus given by hand, or cpubound=1: the CPUs. */
+	ck_assert_int_eq(gosys__maxprocs_bound(0, 2, 1), 2);
+	gosys__knobs.cpubound = 1;
+	ck_assert_int_eq(gosys__maxprocs_bound(0, 2, 0), 2);
+	ck_assert_int_eq(gosys__maxprocs_bound(0, 1, 0), 1);
+	ck_assert_int_eq(gosys__maxprocs_bound(500, 4, 0), 1);
+	gosys__knobs.cpubound = save;
+}
+END_TEST
+
 static Suite *maxprocs_suite(void)
 {
 	Suite *s = suite_create("maxprocs");
@@ -769,6 +794,7 @@ static Suite *maxprocs_suite(void)
 	tc = t_case(s, "default", 30);
 	tcase_add_test(tc, affinity);
 	tcase_add_test(tc, maxprocs_default);
+	tcase_add_test(tc, maxprocs_bound);
 	return s;
 }
 
