@@ -3,8 +3,9 @@
  * custom.c - the rows of preload/calls.def whose path is "custom": the
  * signal calls that chain the preemption signal, pthread_create's admission
  * trampoline, pthread_cancel's switch to libc's cancellation points, the
- * variadic syscall() and vfork's C half. Async-signal-safe except
- * pthread_create and pthread_cancel, which are not in libc either.
+ * variadic syscall() and vfork's C half (the cpus knob's rows are in
+ * cpus.c). Async-signal-safe except pthread_create and pthread_cancel,
+ * which are not in libc either.
  */
 #include "preload.h"
 #include <fcntl.h>
@@ -272,6 +273,8 @@ GOSYS_PL_EXPORT long syscall(long nr, ...)
 		} while (r == -EINTR && gosys__eintr_was_ours());
 		gosys__pl_exit(cls);
 		gosys__st_end(&c, (int)nr, GOSYS_IS_ERR(r));
+		if (nr == SYS_sched_getaffinity && r > 0) /* the cpus knob */
+			gosys__pl_cpus_mask((pid_t)a[0], (void *)a[2], (size_t)r);
 		return gosys__pl_seterr(r);
 	}
 	gosys__pl_enter(cls);
@@ -279,6 +282,8 @@ GOSYS_PL_EXPORT long syscall(long nr, ...)
 		r = __gosys_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	while (r == -EINTR && gosys__eintr_was_ours());
 	gosys__pl_exit(cls);
+	if (GOSYS_UNLIKELY(nr == SYS_sched_getaffinity) && r > 0) /* the cpus knob */
+		gosys__pl_cpus_mask((pid_t)a[0], (void *)a[2], (size_t)r);
 	return gosys__pl_seterr(r);
 }
 

@@ -4,7 +4,8 @@
 # preload/mkcalls.awk turns the call table into the wrappers, their row
 # indices and prototypes, and the list of exported names.
 lib_LTLIBRARIES += libgosys.la
-libgosys_la_SOURCES = preload/init.c preload/custom.c preload/vfork.S preload/preload.h
+libgosys_la_SOURCES = preload/init.c preload/custom.c preload/cpus.c preload/vfork.S \
+	preload/preload.h
 nodist_libgosys_la_SOURCES = preload/calls.gen.c preload/calls.gen.h
 libgosys_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/preload -I$(top_builddir)/preload
 libgosys_la_LIBADD = libgosys_core.la $(LIBS)

@@ -132,6 +132,11 @@ static inline long gosys__pl_seterr(long r)
 GOSYS_HIDDEN int gosys__pl_fdblocks(int fd);
 GOSYS_HIDDEN void gosys__pl_fdforget(int fd);
 
+/* The cpus knob (cpus.c): trims a mask of len bytes just read for pid to
+ * the budget when the knob is on and pid is this process or one of its
+ * threads; else leaves it. */
+GOSYS_HIDDEN void gosys__pl_cpus_mask(pid_t pid, void *mask, size_t len);
+
 /* futex operations that wait (the rule of the syscall() row). */
 static inline int gosys__pl_futex_blocks(long op)
 {

@@ -123,6 +123,7 @@ struct gosys_knobs {
 	int quotapace;		/* quotapace=PCT of the cgroup quota; default 90, 0 off */
 	int pacecpus;		/* pacecpus=MILLI: pace as under this quota; 0 = cgroup's */
 	int cpubound;		/* cpubound=0|1: bound at the CPUs without a quota; default 0 */
+	int cpus;		/* cpus=0|maxprocs: CPU counts answer the budget; 0 off, 1 on */
 	int blockprofile;	/* blockprofile=PATH; 0 = off */
 	char blockprofile_path[GOSYS_PATH_MAX]; /* blockprofile=PATH */
 	int blockprofilerate_ns; /* blockprofilerate=NS: the profile's sampling rate */
@@ -245,6 +246,11 @@ GOSYS_HIDDEN void gosys__thread_exit(void);
  * this thread (the child borrowing it) is a no-op; end is exitsyscall. */
 GOSYS_HIDDEN void gosys__vfork_begin(void);
 GOSYS_HIDDEN void gosys__vfork_end(void);
+/* The current maxprocs (a relaxed load; it follows gosys_maxprocs and the
+ * monitor's refresh), after starting the library if it has not started;
+ * 0 while the start-up is still on its way (a call from inside it).
+ * Async-signal-safe once started. */
+GOSYS_HIDDEN int gosys__maxprocs_now(void);
 /* 1 while the calling thread must bypass the scheduler (exiting, monitor). */
 GOSYS_HIDDEN int gosys__bypass(void);
 /*

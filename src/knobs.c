@@ -15,7 +15,8 @@
  * The one list of knobs. Each row: kind, name, field, default, min, max.
  * ENV rows are environment variables of their own (not GOSYS_DEBUG names);
  * STATS takes 0, 1 or an absolute path, PATH takes 0 or an absolute path
- * (each has its own buffer, knob_path). The table and the static defaults
+ * (each has its own buffer, knob_path), MODE takes 0 or one word (the field
+ * is the word's index + 1, knob_words). The table and the static defaults
  * below are both generated from this list, so nothing is listed twice.
  */
 #define GOSYS_KNOB_LIST(X)                                                    \
@@ -30,10 +31,11 @@
 	X(INT, "quotapace", quotapace, 90, 0, 100)                            \
 	X(INT, "pacecpus", pacecpus, 0, 0, 1024000)                           \
 	X(INT, "cpubound", cpubound, 0, 0, 1)                                 \
+	X(MODE, "cpus", cpus, 0, 0, 1)                                        \
 	X(PATH, "blockprofile", blockprofile, 0, 0, 0)                        \
 	X(INT, "blockprofilerate", blockprofilerate_ns, 1000000, 1, 1000000000)
 
-enum knob_kind { KIND_ENV, KIND_INT, KIND_STATS, KIND_PATH };
+enum knob_kind { KIND_ENV, KIND_INT, KIND_STATS, KIND_PATH, KIND_MODE };
 
 struct knob {
 	const char *name;
@@ -70,6 +72,13 @@ static char *knob_path(struct gosys_knobs *k, const struct knob *row)
 	if (row->kind == KIND_PATH)
 		return k->blockprofile_path;
 	return NULL;
+}
+
+/* The words a MODE row takes besides 0 (NULL-terminated); its only row is cpus. */
+static const char *const *knob_words(const struct knob *row)
+{
+	static const char *const cpus_words[] = {"maxprocs", NULL};
+	return row->kind == KIND_MODE ? cpus_words : NULL;
 }
 
 void gosys__knobs_defaults(struct gosys_knobs *k)
@@ -199,6 +208,9 @@ static void value_warning_end(struct parse_ctx *c, struct line *l, const struct 
 	} else if (knob_path(c->k, row) && knob_path(c->k, row)[0]) {
 		put(l, ", keeping ");
 		put_quoted(l, knob_path(c->k, row), strlen(knob_path(c->k, row)));
+	} else if (knob_words(row) && *knob_field(c->k, row) > 0) {
+		put(l, ", keeping ");
+		put(l, knob_words(row)[*knob_field(c->k, row) - 1]);
 	} else {
 		put(l, ", keeping ");
 		put_int(l, *knob_field(c->k, row));
@@ -213,6 +225,13 @@ static void set_value(struct parse_ctx *c, const struct knob *row, const char *v
 	struct line l;
 	long long n = 0;
 	char *path = knob_path(c->k, row);
+	const char *const *words = knob_words(row);
+	for (int i = 0; words && words[i]; i++) {
+		if (strlen(words[i]) == vn && memcmp(words[i], v, vn) == 0) {
+			*knob_field(c->k, row) = i + 1;
+			return;
+		}
+	}
 	if (path && vn > 0 && v[0] == '/') {
 		if (vn < GOSYS_PATH_MAX) {
 			memcpy(path, v, vn);
@@ -227,10 +246,12 @@ static void set_value(struct parse_ctx *c, const struct knob *row, const char *v
 	} else if (vn == 0) {
 		value_warning(&l, row, v, vn);
 		put(&l, "empty value");
-	} else if (parse_decimal(v, vn, &n) < 0 || (row->kind == KIND_PATH && n != 0)) {
+	} else if (parse_decimal(v, vn, &n) < 0 ||
+		   ((row->kind == KIND_PATH || row->kind == KIND_MODE) && n != 0)) {
 		value_warning(&l, row, v, vn);
 		put(&l, row->kind == KIND_STATS  ? "not 0, 1 or an absolute path"
 			: row->kind == KIND_PATH ? "not 0 or an absolute path"
+			: row->kind == KIND_MODE ? "not 0 or maxprocs"
 						 : "not a decimal number");
 	} else if (n < row->min || n > row->max) {
 		value_warning(&l, row, v, vn);

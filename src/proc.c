@@ -217,6 +217,12 @@ GOSYS_API int gosys_maxprocs(int n)
 	return old;
 }
 
+int gosys__maxprocs_now(void)
+{
+	gosys__init();
+	return __atomic_load_n(&S->maxprocs, __ATOMIC_RELAXED);
+}
+
 /* The snapshot itself (lock held; touches no TLS: the monitor's schedtrace
  * lines are made from it too, src/trace.c). */
 void gosys__schedstats_locked(struct gosys_schedstats *s)

@@ -87,3 +87,20 @@ tests_preload_stats_LDADD = $(LIBS)
 tests_preload_stats_LDFLAGS = -no-install -Wl,--export-dynamic
 SCRIPT_TESTS += tests/preload/stats.sh
 EXTRA_DIST += tests/preload/stats.sh
+
+# The cpus knob (GOSYS_DEBUG=cpus=maxprocs): every CPU count and affinity
+# mask a program can ask for (tests/preload/cpus.c), libgomp's default team
+# (cpus_omp.c, with OpenMP), nproc, getconf and a JVM (Cpus.java, if java
+# is installed) under maxprocs 1 and 2, and unchanged without the knob.
+check_PROGRAMS += tests/preload/cpus
+tests_preload_cpus_SOURCES = tests/preload/cpus.c
+tests_preload_cpus_LDADD = $(LIBS)
+tests_preload_cpus_LDFLAGS = -no-install
+if GOSYS_HAVE_OPENMP
+check_PROGRAMS += tests/preload/cpus_omp
+tests_preload_cpus_omp_SOURCES = tests/preload/cpus_omp.c
+tests_preload_cpus_omp_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
+tests_preload_cpus_omp_LDFLAGS = -no-install $(OPENMP_CFLAGS)
+endif
+SCRIPT_TESTS += tests/preload/cpus.sh
+EXTRA_DIST += tests/preload/cpus.sh tests/preload/Cpus.java

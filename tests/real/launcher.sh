@@ -24,7 +24,7 @@ libc=$(ldd /bin/sh | awk '$1 ~ /^libc\.so/ { print $3 }')
 envbin=$(command -v env)
 
 skip_if_tsan_cannot_preload
-plan 66
+plan 67
 
 # g NAME ARG...: run the launcher, leaving $work/g/{stdout,stderr,status}.
 g() {
@@ -79,7 +79,7 @@ cp "$work/g/stdout" "$work/help"
 g -h
 check "-h is --help" same "$work/help" "$work/g/stdout"
 missing=
-for o in '-p, --maxprocs N' '-d, --debug KNOBS' '-h, --help' '-V, --version' '--  '; do
+for o in '-p, --maxprocs N' '-d, --debug KNOBS' '--cpus ' '-h, --help' '-V, --version' '--  '; do
 	grep -qF -- "  $o" "$work/help" || missing="$missing [$o]"
 done
 check "--help lists every option" test -z "$missing"
@@ -178,6 +178,9 @@ g -p007 "$envbin"
 check "env: leading zeros dropped" test "$(envline GOSYS_MAXPROCS)" = "GOSYS_MAXPROCS=7"
 g -p 1 --maxprocs=2 "$envbin"
 check "env: the last -p counts" test "$(envline GOSYS_MAXPROCS)" = "GOSYS_MAXPROCS=2"
+g --cpus -d slice=5 "$envbin"
+check "env: --cpus -> cpus=maxprocs in GOSYS_DEBUG, in order" \
+	test "$(envline GOSYS_DEBUG)" = "GOSYS_DEBUG=cpus=maxprocs,slice=5"
 (
 	GOSYS_MAXPROCS=5 GOSYS_DEBUG=slice=3
 	export GOSYS_MAXPROCS GOSYS_DEBUG

@@ -242,6 +242,16 @@ static const struct debug_case debug_cases[] = {
 	{"scheddetail=1", F(scheddetail), 1, 0},
 	{"scheddetail=0", F(scheddetail), 0, 0},
 	{"scheddetail=-1", F(scheddetail), 0, 1},
+	/* cpus: 0 or the word maxprocs, nothing else */
+	{"cpus=maxprocs", F(cpus), 1, 0},
+	{"cpus=0", F(cpus), 0, 0},
+	{"cpus=maxprocs,cpus=0", F(cpus), 0, 0},
+	{"cpus=1", F(cpus), 0, 1},
+	{"cpus=2", F(cpus), 0, 1},
+	{"cpus=Maxprocs", F(cpus), 0, 1},
+	{"cpus=maxprocs ", F(cpus), 0, 1},
+	{"cpus=", F(cpus), 0, 1},
+	{"cpus=maxprocs,cpus=x", F(cpus), 1, 1},
 	/* names: exact and case-sensitive; GOSYS_MAXPROCS is not a debug name */
 	{"SLICE=5", F(slice_ms), 10, 1},
 	{" slice=5", F(slice_ms), 10, 1},
@@ -361,6 +371,10 @@ START_TEST(warning_text)
 	expect_one(NULL, "=7", "gosys: GOSYS_DEBUG: \"=7\": empty name, ignored\n");
 	expect_one(NULL, "stats=on",
 		   "gosys: GOSYS_DEBUG: stats=\"on\": not 0, 1 or an absolute path, keeping 0\n");
+	expect_one(NULL, "cpus=1",
+		   "gosys: GOSYS_DEBUG: cpus=\"1\": not 0 or maxprocs, keeping 0\n");
+	expect_one(NULL, "cpus=maxprocs,cpus=all",
+		   "gosys: GOSYS_DEBUG: cpus=\"all\": not 0 or maxprocs, keeping maxprocs\n");
 	/* control bytes, quotes, backslashes and UTF-8 come out escaped */
 	expect_one(NULL, "a\"\\\n\x1b\xc3\xa9=1",
 		   "gosys: GOSYS_DEBUG: unknown setting \"a\\x22\\x5c\\x0a\\x1b\\xc3\\xa9\", "
