@@ -275,13 +275,22 @@ static int retake(void)
 			if (dead)
 				__atomic_or_fetch(&m->preempt, PREEMPT_DEAD, __ATOMIC_RELEASE);
 			if (!p->preempt_when && (dead || now - start >= slice)) {
+				/* Asked at its next entry, and by signal now, as Go's
+				 * preemptone does: waiting another slice for an entry
+				 * that a compute loop never makes put a waiter 2 slices
+				 * behind (issue 11: p50 23 ms at a 10 ms slice). */
 				__atomic_or_fetch(&m->preempt, PREEMPT_SLICE, __ATOMIC_RELEASE);
 				p->preempt_when = now;
 				p->preempt_tick = tick;
+				if (gosys__knobs.asyncpreempt && nsig < 64) {
+					sig[nsig].m = m;
+					sig[nsig++].tid = m->tid;
+				}
 			} else if (p->preempt_when && p->preempt_tick == tick &&
 				   now - p->preempt_when >= slice &&
 				   gosys__knobs.asyncpreempt && nsig < 64) {
-				/* No library entry since we asked: interrupt it. */
+				/* Still no entry a slice after the signal (lost, or
+				 * its handler could not park): again. */
 				sig[nsig].m = m;
 				sig[nsig++].tid = m->tid;
 				p->preempt_when = now;
