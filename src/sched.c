@@ -105,7 +105,16 @@
  * for a P when a signal is deferred on it moves to the head of the queue,
  * and so does any wait for a P inside a handler (once): a stop-the-world
  * waits for every thread's handler, and at maxprocs 1 behind compute-bound
- * holders each would cost a slice.
+ * holders each would cost a slice. That move (gosys__sig_boost) is the one
+ * hold of sched.lock inside a handler, on a thread whose other signals are
+ * open: a signal deferred during it must not move the thread again, or the
+ * thread waits for the lock it holds (m->parked is cleared for the move).
+ * The deferral's record (m->sigdeferred) is the thread's, but the block is
+ * in one context's mask: a handler that runs between the end of a section
+ * and its flush (the preemption handler's park, or a program handler and
+ * its calls) flushes in its own frame, and its return would block the
+ * signals again for good. Such a handler first opens them in the mask it
+ * returns to (gosys__sig_open_deferred).
  *
  * Ms without a P. The monitor takes the P of a holder blocked where the
  * library cannot see (an inline futex, a page fault); the M then runs as
@@ -614,7 +623,9 @@ static void getp(struct gosys_m *m, int returning)
 
 /*
  * A program signal was deferred on m while it waits for a P (called from
- * the trampoline on m itself, parked: it holds no lock). The handler is user
+ * the trampoline on m itself, parked: it holds no lock; defer() clears
+ * m->parked meanwhile, so a signal deferred under our lock hold does not
+ * call us again). The handler is user
  * code owed to the program, and others may be waiting on it (a stop-the-
  * world's acknowledgement): m is placed as a thread woken from a block is,
  * ahead of compute-bound waiters, and the longest-running holder is asked to

@@ -243,6 +243,9 @@ GOSYS_HIDDEN int gosys__in_library(const struct gosys_m *m);
 /* Unblocks the signals deferred on m, if m is out of the library. */
 GOSYS_HIDDEN void gosys__sig_flush_slow(struct gosys_m *m);
 GOSYS_HIDDEN void gosys__sig_forget_deferred(struct gosys_m *m);
+/* A handler is about to run on this thread out of the library: the signals
+ * still deferred are opened in the mask it returns to (uctx, its ucontext). */
+GOSYS_HIDDEN void gosys__sig_open_deferred(void *uctx);
 /* The trampoline's body: defers the signal or runs the program's handler. */
 GOSYS_HIDDEN void gosys__sig_deliver(int sig, siginfo_t *si, void *uc);
 GOSYS_HIDDEN void gosys__sig_preempt_installing(int on);

@@ -80,8 +80,21 @@ static int defer(struct gosys_m *m, int sig, siginfo_t *si, void *uctx)
 	__builtin_memcpy(&uc->uc_sigmask, &w, sizeof w);
 	__atomic_or_fetch(&m->sigdeferred, bit, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&S->sig_deferrals, 1, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&m->parked, __ATOMIC_RELAXED))
-		gosys__sig_boost(m); /* parked for a P: the handler is owed soon */
+	/*
+	 * Parked for a P: the handler is owed soon, so m moves up. The boost
+	 * takes sched.lock here, in a handler, with only this signal blocked:
+	 * another program signal landing on m meanwhile is deferred as well,
+	 * and if it boosted too, m would wait for the lock it holds itself
+	 * (seen in the signal storm: every thread then queues on the lock).
+	 * So m is not "parked" while it boosts (it is neither asleep nor free
+	 * of the lock): a deferral nested in the boost leaves the move to it.
+	 */
+	if (__atomic_exchange_n(&m->parked, 0, __ATOMIC_RELAXED)) {
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		gosys__sig_boost(m);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		__atomic_store_n(&m->parked, 1, __ATOMIC_RELAXED); /* back to its sleep */
+	}
 	return 1;
 }
 
@@ -93,6 +106,36 @@ void gosys__sig_flush_slow(struct gosys_m *m)
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (d) /* the pending ones are delivered on the way out of this call */
 		__gosys_syscall4(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&d, 0, 8);
+}
+
+/*
+ * A handler is about to run on m out of the library: the program's, or the
+ * preemption handler, which parks there. The context it interrupted may be
+ * one of the few instructions between the end of a library section and the
+ * flush that follows (a fast path's status store and its flush, a critical
+ * section's last decrement and its flush), where the signals deferred in
+ * the section are still blocked, in the mask that context gets back. The
+ * handler's own way out of the library flushes them, and does it in the
+ * handler's frame: its return then blocks them again in that context, and
+ * the context's flush finds nothing left to open, so they stay blocked in
+ * user code for good (seen in the signal storm: a suspend request never
+ * delivered). So they are opened in the mask the handler returns to; one
+ * still pending then is delivered there, out of the library, or deferred
+ * again by the trampoline if it is not.
+ */
+void gosys__sig_open_deferred(void *uctx)
+{
+	struct gosys_m *m = gosys__curm;
+	if (!m || !uctx)
+		return;
+	uint64_t d = __atomic_load_n(&m->sigdeferred, __ATOMIC_RELAXED);
+	if (!d || gosys__in_library(m))
+		return;
+	ucontext_t *uc = uctx;
+	uint64_t w;
+	__builtin_memcpy(&w, &uc->uc_sigmask, sizeof w);
+	w &= ~d;
+	__builtin_memcpy(&uc->uc_sigmask, &w, sizeof w);
 }
 
 void gosys__sig_forget_deferred(struct gosys_m *m)
@@ -193,6 +236,7 @@ void gosys__sig_deliver(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	errno = saved;
+	gosys__sig_open_deferred(uc);
 	if (m && m->incall)
 		m->eintr_ours |= EINTR_PROG; /* its EINTR is the program's to see */
 	if (m) /* a wait for a P inside the handler goes first (once) */

@@ -796,6 +796,7 @@ void gosys__preempt_install(void)
 void gosys__preempt_handler(int sig, siginfo_t *si, void *uctx)
 {
 	if (si && si->si_code == SI_TKILL && si->si_pid == (pid_t)__gosys_syscall0(SYS_getpid)) {
+		gosys__sig_open_deferred(uctx); /* the park's way out flushes them */
 		if (gosys__preempt_signal_taken())
 			return;
 	}
