@@ -301,7 +301,7 @@ void gosys__st_end(struct gosys_st_call *c, int cell, int failed)
 		st_add(&b->wait_ns[k], w);
 		st_add(&b->waits[k], b->exit_n - c->xn0);
 	}
-	if (prof_on)
+	if (__atomic_load_n(&prof_on, __ATOMIC_ACQUIRE))
 		prof_sample(b, cell, d + (int64_t)w);
 }
 
@@ -879,7 +879,7 @@ static void prof_init(void)
 		return;
 	prof_tab = (struct prof_ent *)r;
 	prof_unwind = (int (*)(void **, int))f;
-	prof_on = 1;
+	__atomic_store_n(&prof_on, 1, __ATOMIC_RELEASE); /* threads may exist already */
 }
 
 /* ---- start-up, fork, exit --------------------------------------------------- */
@@ -905,11 +905,23 @@ void gosys__stats_init(void)
 	if (!gosys__knobs.stats && !gosys__knobs.blockprofile)
 		return;
 	st_start = gosys__stats_now();
-	if (gosys__knobs.blockprofile)
-		prof_init();
 	claim(); /* the thread running start-up: born now */
 	pthread_atfork(NULL, NULL, stats_fork_child);
 	__atomic_store_n(&gosys__stats_on, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * libunwind is loaded by a constructor of ours, not by gosys__init: that
+ * can run from the first intercepted call, and the first may come from
+ * inside another library's start-up (ASan's runtime maps memory while it
+ * holds its symbolizer's lock, and its dlopen interceptor takes that lock
+ * again: seen as a hang). Events before it are not sampled.
+ */
+static __attribute__((constructor(102))) void prof_ctor(void)
+{
+	gosys__init();
+	if (gosys__knobs.blockprofile && __atomic_load_n(&gosys__stats_on, __ATOMIC_ACQUIRE))
+		prof_init();
 }
 
 static __attribute__((destructor)) void stats_fini(void)
