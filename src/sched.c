@@ -66,7 +66,12 @@
  * Measured (MariaDB 10.11, sysbench oltp_point_select, 8 connections, 2
  * CPUs, client on the same machine, build load beside it): plain 30-31 k
  * queries/s; bound at 2 Ps 13-21 k (0.4-0.7x, p99 2-5x plain's); unbounded
- * 32-34 k. What a user loses: within one process, CFS orders the threads
+ * 32-34 k. On a quiet machine (make bench BENCH=server, medians of 5):
+ * plain 35.4 k, unbounded 38.3 k (1.08x, p99 0.79x), cpubound=1 18.2 k
+ * (0.51x, p99 2.8x); the own echo server 0.99x and 0.52x. Under a 1-CPU
+ * quota (the bound and pacing on either way) the point selects' p99 beside
+ * heavy range queries is 49 ms plain and 2.4 ms here, throttled in 240 of
+ * 243 periods plain and in none here. What a user loses: within one process, CFS orders the threads
  * instead of our heap (the same policy, least CPU first, sleepers
  * placed ahead), and the library no longer limits how many of its threads
  * run at once where the kernel would have let them. Under a quota nothing
