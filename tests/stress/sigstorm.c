@@ -134,7 +134,7 @@ static pthread_mutex_t hmutex = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t unseen_phase;		/* futex: inline wake of the unseen workers */
 static int datafd = -1;
 static uint64_t loops_per_us = 100;
-static volatile uint64_t sink;
+static uint64_t sink; /* relaxed atomics: every thread computes into it */
 static __thread struct target *me;
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -147,13 +147,13 @@ static void nap_us(long us)
 
 static void compute_us(long us, const int *stopflag)
 {
-	uint64_t x = sink, n = loops_per_us * (uint64_t)us;
+	uint64_t x = __atomic_load_n(&sink, __ATOMIC_RELAXED), n = loops_per_us * (uint64_t)us;
 	for (uint64_t i = 0; i < n; i++) {
 		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
 		if ((i & 0xffff) == 0 && stopflag && __atomic_load_n(stopflag, __ATOMIC_RELAXED))
 			break;
 	}
-	sink = x;
+	__atomic_store_n(&sink, x, __ATOMIC_RELAXED);
 }
 
 static void calibrate(void)

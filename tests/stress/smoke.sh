@@ -35,7 +35,13 @@ if [ ! -x "$storm" ]; then
 	for n in 3 4 5; do echo "not ok $n - signal storm: $storm not built"; done
 	exit 0
 fi
-if timeout -k 10 120 "$storm" --seconds "$secs" $margin; then
+# A TSan-built storm is not the same program: TSan holds an asynchronous
+# signal until its thread's next interceptor, so handlers that wait for
+# each other (the pipe lock, suspend/resume) never meet (seen: every
+# target in read, no progress for 20 s, without the library).
+if ldd "$storm" 2>/dev/null | grep -q libtsan; then
+	echo "ok 3 - signal storm, plain # SKIP the storm is built with TSan, which defers its signals"
+elif timeout -k 10 120 "$storm" --seconds "$secs"; then
 	echo "ok 3 - signal storm, plain ($secs s)"
 else
 	echo "not ok 3 - signal storm, plain ($secs s): exit $?"
