@@ -8,7 +8,8 @@ EXTRA_LTLIBRARIES = bench/libbenchempty.la
 bench_libbenchempty_la_SOURCES = bench/benchempty.c bench/benchempty.h
 bench_libbenchempty_la_LDFLAGS = -rpath /nowhere -avoid-version -no-undefined
 
-BENCH_LINKED = bench/b_getpid bench/b_pair bench/b_handoff bench/b_retake bench/b_threads
+BENCH_LINKED = bench/b_getpid bench/b_pair bench/b_handoff bench/b_retake bench/b_threads \
+	bench/b_slice
 BENCH_PLAIN = bench/b_preload bench/b_loop bench/b_pool bench/b_cgroup bench/b_cgdemo bench/b_omp \
 	bench/b_echo
 EXTRA_PROGRAMS = $(BENCH_LINKED) $(BENCH_PLAIN)
@@ -22,6 +23,8 @@ bench_b_handoff_SOURCES = bench/b_handoff.c $(BENCH_COMMON)
 bench_b_handoff_LDADD = libgosys.la $(LIBS)
 bench_b_retake_SOURCES = bench/b_retake.c $(BENCH_COMMON)
 bench_b_retake_LDADD = libgosys.la $(LIBS)
+bench_b_slice_SOURCES = bench/b_slice.c $(BENCH_COMMON)
+bench_b_slice_LDADD = libgosys.la $(LIBS)
 bench_b_threads_SOURCES = bench/b_threads.c $(BENCH_COMMON)
 bench_b_threads_LDADD = libgosys.la $(LIBS)
 bench_b_preload_SOURCES = bench/b_preload.c $(BENCH_COMMON)
