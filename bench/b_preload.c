@@ -56,66 +56,63 @@ static void fail_row(const char *figure, int rc)
 		  rc == -2 ? "TIMEOUT" : "MISS");
 }
 
-/* plain and preloaded, interleaved, rotating which goes first. */
-static void loop_figure(const char *figure, const char *mode, double target)
+/*
+ * b_loop MODE sized to about 0.3 s from a short plain run, then run in n
+ * configurations interleaved, rotating which goes first: configuration 0
+ * plain, the others preloaded with envs[c]. v[c][r]: ns per call. 0, or -1
+ * after a failed child (its row printed).
+ */
+static int loop_runs(const char *figure, const char *mode, int n, const char *const *const envs[],
+		     double v[][BENCH_RUNS])
 {
 	static const char *const keys[] = { "ns" };
 	char nbuf[32];
 	char *args[] = { (char *)mode, nbuf, NULL };
-	double ns, v[2][BENCH_RUNS];
+	double ns;
 	bench_figure(figure);
-	/* size the loop to about 0.3 s from a short plain run */
 	snprintf(nbuf, sizeof nbuf, "%d", 200000);
 	int rc = run("b_loop", args, NULL, NULL, keys, &ns, 1);
 	if (rc) {
 		fail_row(figure, rc);
-		return;
+		return -1;
 	}
 	snprintf(nbuf, sizeof nbuf, "%ld", (long)(3e8 / (ns > 1 ? ns : 1)));
 	for (int r = 0; r < BENCH_RUNS; r++) {
-		for (int k = 0; k < 2; k++) {
-			int c = (r + k) % 2;
-			rc = run("b_loop", args, c ? lib : NULL, NULL, keys, &v[c][r], 1);
+		for (int k = 0; k < n; k++) {
+			int c = (r + k) % n;
+			rc = run("b_loop", args, c ? lib : NULL, envs[c], keys, &v[c][r], 1);
 			if (rc) {
 				fail_row(figure, rc);
-				return;
+				return -1;
 			}
 		}
 	}
+	return 0;
+}
+
+/* plain and preloaded. */
+static void loop_figure(const char *figure, const char *mode, double target)
+{
+	const char *const *const envs[2] = { NULL, NULL };
+	double v[2][BENCH_RUNS];
+	if (loop_runs(figure, mode, 2, envs, v))
+		return;
 	double plain = bench_median(v[0], BENCH_RUNS);
 	bench_ratio_row(figure, bench_median(v[1], BENCH_RUNS), "ns", "plain", plain, target);
 }
 
 /*
- * plain, preloaded, and preloaded with stats on, interleaved as above:
- * stats / plain against target, and stats / preloaded reported.
+ * plain, preloaded, and preloaded with stats on: stats / plain against
+ * target, and stats / preloaded reported.
  */
 static void stats_figure(const char *figure, const char *mode, double target)
 {
-	static const char *const keys[] = { "ns" };
 	static const char *const env_stats[] = { "GOSYS_DEBUG=stats=/dev/null", NULL };
-	const char *const *envs[3] = { NULL, NULL, env_stats };
-	char nbuf[32], name[128];
-	char *args[] = { (char *)mode, nbuf, NULL };
-	double ns, v[3][BENCH_RUNS];
-	bench_figure(figure);
-	snprintf(nbuf, sizeof nbuf, "%d", 200000);
-	int rc = run("b_loop", args, NULL, NULL, keys, &ns, 1);
-	if (rc) {
-		fail_row(figure, rc);
+	const char *const *const envs[3] = { NULL, NULL, env_stats };
+	double v[3][BENCH_RUNS];
+	char name[128];
+	if (loop_runs(figure, mode, 3, envs, v))
 		return;
-	}
-	snprintf(nbuf, sizeof nbuf, "%ld", (long)(3e8 / (ns > 1 ? ns : 1)));
-	for (int r = 0; r < BENCH_RUNS; r++) {
-		for (int k = 0; k < 3; k++) {
-			int c = (r + k) % 3;
-			rc = run("b_loop", args, c ? lib : NULL, envs[c], keys, &v[c][r], 1);
-			if (rc) {
-				fail_row(figure, rc);
-				return;
-			}
-		}
-	}
 	double plain = bench_median(v[0], BENCH_RUNS);
 	double pre = bench_median(v[1], BENCH_RUNS);
 	double st = bench_median(v[2], BENCH_RUNS);
