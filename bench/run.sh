@@ -54,7 +54,7 @@ run() {
 run getpid 60 b_getpid
 run pair 60 b_pair
 run handoff 60 b_handoff
-run retake 90 b_retake
+run retake 170 b_retake
 run slice 75 b_slice
 run threads 150 b_threads
 run preload 150 b_preload loops
