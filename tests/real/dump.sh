@@ -36,8 +36,20 @@ until grep -qx ready "$work/status" 2>/dev/null; do
 	i=$((i + 1)); [ $i -le 600 ] || break; sleep 0.1
 done
 pid=$(sed -n 's/^pid //p' "$work/status")
-timeout -k 5 60 "$gosys" dump $pid >"$work/dump" 2>"$work/dump.err"
-echo $? >"$work/dump.status"
+# A dump is one instant: the spinner that is not running may be caught in
+# the few instructions of its yield (its P handed over, not yet queued),
+# more often on a loaded machine. Up to five dumps, until one shows it
+# queued; every other check holds in any of them.
+n=0
+while :; do
+	timeout -k 5 60 "$gosys" dump $pid >"$work/dump" 2>"$work/dump.err"
+	echo $? >"$work/dump.status"
+	n=$((n + 1))
+	grep -q '^thread [0-9]* "spinner" [[]waiting for a P, preempted by SIGURG' "$work/dump" &&
+		break
+	[ $n -lt 5 ] || break
+	sleep 0.2
+done
 echo x >&3
 exec 3>&-
 wait $job
