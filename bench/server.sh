@@ -56,6 +56,24 @@ judge() {
 	row "$1" "$2" "$3" "${r}x" "$5" "$ok"
 }
 
+# ratio M B: M / B as "1.23x" (reported rows)
+ratio() { awk -v m="$1" -v b="$2" 'BEGIN {printf "%.2fx", b ? m / b : 0}'; }
+
+# med FILE COLUMN: the median of that column of FILE
+med() { awk -v c="$2" '{print $c}' "$1" | median; }
+
+# three_way NAME FILES RATE UNIT-OF-RATE P99 UNIT-OF-P99: the four rows of a
+# plain / preloaded / cpubound=1 comparison, from the medians of columns
+# RATE and P99 of FILES.plain, FILES.lib and FILES.bound.
+three_way() {
+	rp=$(med "$2.plain" "$3") rl=$(med "$2.lib" "$3") rb=$(med "$2.bound" "$3")
+	lp=$(med "$2.plain" "$5") ll=$(med "$2.lib" "$5") lb=$(med "$2.bound" "$5")
+	judge "$1: $4" "$rl/s" "$rp/s" "m / b" ">= 0.95x" "r >= 0.95"
+	judge "$1: p99" "$ll $6" "$lp $6" "m / b" "<= 1.20x" "r <= 1.2"
+	row "$1, cpubound=1: $4" "$rb/s" "$rp/s" "$(ratio "$rb" "$rp")" "-" "-"
+	row "$1, cpubound=1: p99" "$lb $6" "$lp $6" "$(ratio "$lb" "$lp")" "-" "-"
+}
+
 # ---- 1. b_echo ------------------------------------------------------------
 
 # echo_once ENV... : starts the server with ENV, runs the client, prints its line
@@ -83,16 +101,7 @@ for r in $(seq "$ROUNDS"); do
 	echo_once LD_PRELOAD="$lib" >>"$tmpd/e.lib"
 	echo_once LD_PRELOAD="$lib" GOSYS_DEBUG=cpubound=1 >>"$tmpd/e.bound"
 done
-ep=$(awk '{print $2}' "$tmpd/e.plain" | median)
-el=$(awk '{print $2}' "$tmpd/e.lib" | median)
-eb=$(awk '{print $2}' "$tmpd/e.bound" | median)
-pp=$(awk '{print $6}' "$tmpd/e.plain" | median)
-pl=$(awk '{print $6}' "$tmpd/e.lib" | median)
-pb=$(awk '{print $6}' "$tmpd/e.bound" | median)
-judge "echo 8 conns: requests/s" "$el/s" "$ep/s" "m / b" ">= 0.95x" "r >= 0.95"
-judge "echo 8 conns: p99" "$pl us" "$pp us" "m / b" "<= 1.20x" "r <= 1.2"
-row "echo, cpubound=1: requests/s" "$eb/s" "$ep/s" "$(awk -v m="$eb" -v b="$ep" 'BEGIN {printf "%.2fx", b ? m / b : 0}')" "-" "-"
-row "echo, cpubound=1: p99" "$pb us" "$pp us" "$(awk -v m="$pb" -v b="$pp" 'BEGIN {printf "%.2fx", b ? m / b : 0}')" "-" "-"
+three_way "echo 8 conns" "$tmpd/e" 2 requests/s 6 us
 fi
 
 # ---- MariaDB ----------------------------------------------------------------
@@ -194,16 +203,7 @@ else
 			db_stop
 		done
 	done
-	qp=$(awk '{print $1}' "$tmpd/d.plain" | median)
-	ql=$(awk '{print $1}' "$tmpd/d.lib" | median)
-	qb=$(awk '{print $1}' "$tmpd/d.bound" | median)
-	lp=$(awk '{print $2}' "$tmpd/d.plain" | median)
-	ll=$(awk '{print $2}' "$tmpd/d.lib" | median)
-	lb=$(awk '{print $2}' "$tmpd/d.bound" | median)
-	judge "mariadb point select: queries/s" "$ql/s" "$qp/s" "m / b" ">= 0.95x" "r >= 0.95"
-	judge "mariadb point select: p99" "$ll ms" "$lp ms" "m / b" "<= 1.20x" "r <= 1.2"
-	row "mariadb, cpubound=1: queries/s" "$qb/s" "$qp/s" "$(awk -v m="$qb" -v b="$qp" 'BEGIN {printf "%.2fx", b ? m / b : 0}')" "-" "-"
-	row "mariadb, cpubound=1: p99" "$lb ms" "$lp ms" "$(awk -v m="$lb" -v b="$lp" 'BEGIN {printf "%.2fx", b ? m / b : 0}')" "-" "-"
+	three_way "mariadb point select" "$tmpd/d" 1 queries/s 2 ms
 	fi
 
 	# ---- 3. a 1-CPU quota ----------------------------------------------
@@ -238,8 +238,8 @@ else
 				echo "$line $s0 $s1" | awk '{print $2, $5 - $3, $6 - $4}' >>"$tmpd/q.$mode"
 			done
 		done
-		qpp=$(awk '{print $1}' "$tmpd/q.plain" | median)
-		qpl=$(awk '{print $1}' "$tmpd/q.lib" | median)
+		qpp=$(med "$tmpd/q.plain" 1)
+		qpl=$(med "$tmpd/q.lib" 1)
 		tp=$(awk '{t += $3; p += $2} END {printf "%d/%d", t, p}' "$tmpd/q.plain")
 		tl=$(awk '{t += $3; p += $2} END {printf "%d/%d", t, p}' "$tmpd/q.lib")
 		# As b_cgroup: the comparison means something only if the plain run
