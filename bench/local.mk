@@ -11,7 +11,7 @@ bench_libbenchempty_la_LDFLAGS = -rpath /nowhere -avoid-version -no-undefined
 BENCH_LINKED = bench/b_getpid bench/b_pair bench/b_handoff bench/b_retake bench/b_threads \
 	bench/b_slice
 BENCH_PLAIN = bench/b_preload bench/b_loop bench/b_pool bench/b_cgroup bench/b_cgdemo bench/b_omp \
-	bench/b_echo
+	bench/b_echo bench/b_request
 EXTRA_PROGRAMS = $(BENCH_LINKED) $(BENCH_PLAIN)
 BENCH_COMMON = bench/bench.c bench/bench.h
 
@@ -33,6 +33,7 @@ bench_b_pool_SOURCES = bench/b_pool.c $(BENCH_COMMON)
 bench_b_cgroup_SOURCES = bench/b_cgroup.c $(BENCH_COMMON)
 bench_b_cgdemo_SOURCES = bench/b_cgdemo.c $(BENCH_COMMON)
 bench_b_echo_SOURCES = bench/b_echo.c $(BENCH_COMMON)
+bench_b_request_SOURCES = bench/b_request.c $(BENCH_COMMON)
 bench_b_omp_SOURCES = bench/b_omp.c $(BENCH_COMMON)
 bench_b_omp_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
 bench_b_omp_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)

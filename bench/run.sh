@@ -56,6 +56,7 @@ run pair 60 b_pair
 run handoff 60 b_handoff
 run retake 170 b_retake
 run slice 75 b_slice
+run request 300 b_request
 run threads 150 b_threads
 run preload 150 b_preload loops
 run stats 150 b_preload stats

@@ -88,7 +88,7 @@ struct gosys_schedstats {
 	int32_t monitor;	/* 1 while the monitor thread exists */
 	/* monotonic counters */
 	uint64_t handoffs;	/* Ps passed directly from a releaser to a waiter */
-	uint64_t retakes;	/* Ps taken by the monitor from lazy calls */
+	uint64_t retakes;	/* Ps taken from lazy calls (monitor or waiter) */
 	uint64_t blocked_retakes; /* Ps taken from holders blocked outside the library */
 	uint64_t preempts;	/* cooperative preemptions honoured at a library entry */
 	uint64_t async_preempts; /* preemptions by signal */
@@ -105,6 +105,8 @@ struct gosys_schedstats {
 	uint64_t nop_reclaims;	/* such Ms brought back under the bound by signal */
 	uint64_t sig_deferrals;	/* program signal handlers held until their thread
 				 * left the library's own code */
+	/* the watch (see gosys_schedstats(3)) */
+	uint64_t watch_retakes;	/* of retakes, those a waiter made itself */
 };
 
 GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size);

@@ -251,6 +251,7 @@ void gosys__schedstats_locked(struct gosys_schedstats *s)
 	s->nop_ns = (uint64_t)S->nop_ns;
 	s->nop_reclaims = __atomic_load_n(&S->nop_reclaims, __ATOMIC_RELAXED);
 	s->sig_deferrals = __atomic_load_n(&S->sig_deferrals, __ATOMIC_RELAXED);
+	s->watch_retakes = S->watch_retakes;
 }
 
 GOSYS_API int gosys_schedstats(struct gosys_schedstats *st, size_t size)

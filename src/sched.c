@@ -29,6 +29,19 @@
  * single CAS; this is "put the P on the idle list" without touching any
  * shared cache line.
  *
+ * The watch. The monitor retakes a lazy call on two looks a tick apart, and
+ * on a VM a 20 us timed sleep takes 40 to 60 us and an idle CPU's wake-up
+ * as much again: p99 0.3 to 0.5 ms from a block to the waiter's run (issue
+ * 11). But a waiter is awake when it queues, and a holder knows when it
+ * enters a lazy call. So the first waiter watches a lazy call it finds
+ * (spins at most 20 us on the call's tick and status) and takes the P itself
+ * if the call still runs; and a waiter that finds holders in user code marks
+ * them (PREEMPT_TELL), so the next lazy call of each wakes the first waiter
+ * with the call's entry time. One futex wake, no timer: p50 21 us, p99
+ * 0.02-0.11 ms where the waiter queued first. A program of short calls pays
+ * a wake and a short spin per miss, then none for 5 ms after eight more
+ * misses than hits (see "The watch" below).
+ *
  * Waiters sit in a binary heap ordered by CPU time received (the kernel's
  * per-thread clock, read on the slow path only), which is CFS's vruntime for
  * a thread that runs only while it holds a P. A thread that is new or comes
@@ -167,6 +180,13 @@
  * - pthread_create for the monitor: the first M to wait may be inside a
  *   signal handler that interrupted malloc. The monitor is a raw clone with
  *   its own small thread block (sysmon.c).
+ * - For the lazy retake: waking the monitor at a lazy entry with waiters,
+ *   which then retook on one look 20 us later. Measured beside the two-look
+ *   monitor, no gain (p99 0.24-0.59 ms hot, against 0.26-0.33): the look 20
+ *   us later is a timed sleep, and the waiter still needs a wake from the
+ *   monitor. A waiter's own timed park (20 us) has the same timer in it.
+ *   Handing the P off at every lazy entry that finds waiters: a thread
+ *   reading a file in small pieces would give its P away at each read.
  * - Blocking signals around the scheduler lock: two syscalls per slow path.
  *   Instead handlers are deferred (above); m->incall is set for the whole
  *   of every library entry, and a handler's own calls inside a call are
@@ -260,6 +280,8 @@ struct gosys_m *gosys__m_alloc_locked(void)
 	m->transit = 0;
 	m->parked = 0;
 	m->urgent = 0;
+	m->watch = 0;
+	m->told_tick = 0;
 	m->crit = 0;
 	m->sigdeferred = 0;
 	__atomic_store_n(&m->nop_since, 0, __ATOMIC_RELAXED);
@@ -384,7 +406,7 @@ void gosys__wirep_locked(struct gosys_p *p, struct gosys_m *m, int64_t now)
 	p->sightings = 0;
 	p->blocked_seen = 0;
 	p->preempt_when = 0;
-	m->p = p;
+	__atomic_store_n(&m->p, p, __ATOMIC_RELAXED); /* a watching waiter reads it */
 }
 
 /* Lowers phigh past the dead Ps at its top: after a shrink from the
@@ -411,22 +433,30 @@ struct gosys_m *gosys__releasep_locked(struct gosys_p *p, int64_t now)
 		struct gosys_m *w = S->heap[0];
 		gosys__heap_remove_locked(w);
 		gosys__wirep_locked(p, w, now);
-		__atomic_add_fetch(&w->wakepending, 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&w->status, M_RUNNING, __ATOMIC_RELEASE);
 		S->handoffs++;
+		/* A holder's tell sets w's note, or has set it: that is w's wake. */
+		if (w->watch) {
+			w->watch = 0;
+			return NULL;
+		}
+		__atomic_add_fetch(&w->wakepending, 1, __ATOMIC_RELAXED);
 		return w;
 	}
 	gosys__pidle_put_locked(p);
 	return NULL;
 }
 
-int gosys__steal_locked(struct gosys_p *p, struct gosys_m *m, uint32_t expect, uint32_t newstatus)
+/* steal_locked, and only from the call numbered tick (the M cannot enter
+ * another while LOCKED: its exit waits for the lock bit). */
+static int steal_call_locked(struct gosys_p *p, struct gosys_m *m, uint32_t expect,
+			     uint32_t newstatus, const uint64_t *tick)
 {
 	uint32_t s = expect;
 	if (!__atomic_compare_exchange_n(&m->status, &s, expect | M_LOCKED, false, __ATOMIC_SEQ_CST,
 					 __ATOMIC_RELAXED))
 		return 0;
-	if (m->p != p) {
+	if (m->p != p || (tick && __atomic_load_n(&m->tick, __ATOMIC_RELAXED) != *tick)) {
 		__atomic_store_n(&m->status, expect, __ATOMIC_RELEASE);
 		return 0;
 	}
@@ -436,6 +466,11 @@ int gosys__steal_locked(struct gosys_p *p, struct gosys_m *m, uint32_t expect, u
 	SET_RETURNING(m, 1);
 	__atomic_store_n(&m->status, newstatus, __ATOMIC_RELEASE);
 	return 1;
+}
+
+int gosys__steal_locked(struct gosys_p *p, struct gosys_m *m, uint32_t expect, uint32_t newstatus)
+{
+	return steal_call_locked(p, m, expect, newstatus, NULL);
 }
 
 /* Wakes the M that a release chose, outside the lock. */
@@ -552,6 +587,159 @@ static void nop_end_locked(struct gosys_m *m, int64_t now)
 	}
 }
 
+/*
+ * The watch: a waiter takes a lazy call's P itself. The monitor's retake
+ * needs two looks, and on a VM each of its timed 20 us sleeps takes 40 to
+ * 60 us and an idle CPU's wake-up as much again; the waiter's own wake-up
+ * comes on top (issue 11: p99 0.3 to 0.5 ms from a block to the waiter's
+ * run, against 0.25). A waiter is awake when it queues, and a holder that
+ * enters a lazy call knows it has entered one, so:
+ *  - a waiter that queues while a holder is in a lazy call spins, at most
+ *    WATCH_NS, on that call's tick and status; if the call still runs then
+ *    it takes the P, as the monitor's second look would (the call is known
+ *    to be WATCH_NS old, which is what two looks a tick apart prove);
+ *  - a waiter that queues while a holder runs user code sets PREEMPT_TELL on
+ *    the holder, whose next entry then goes the slow way; if it is a lazy
+ *    call, the holder records its entry time and wakes the first waiter
+ *    (one futex wake, no timer), which watches that call up to its entry
+ *    time + WATCH_NS and takes the P as above.
+ * A watch that sees the call end first is a miss: the holder's calls are
+ * short, and the spin and the wake were for nothing. After WATCH_MISSES more
+ * misses than hits no watch begins for WATCH_REST_NS (then one probes);
+ * a program of short calls pays one wake and a short spin per rest. The
+ * monitor goes on looking as before, and whichever comes first takes the P
+ * (both by the holder's status CAS).
+ */
+#define WATCH_NS 20000		/* Go's sysmon: the shortest age of a call it retakes */
+#define WATCH_MISSES 8
+#define WATCH_REST_NS 5000000
+
+struct watch {
+	struct gosys_p *p;
+	struct gosys_m *h;
+	uint64_t tick;
+	int64_t due;
+};
+
+static int watch_allowed_locked(int64_t now)
+{
+	return !S->paced && (S->watch_misses < WATCH_MISSES || now >= S->watch_after);
+}
+
+static void watch_result_locked(int hit, int64_t now)
+{
+	/* Atomic stores: a test reads them. */
+	int32_t n = S->watch_misses;
+	if (hit)
+		n = n > WATCH_MISSES / 2 ? n - WATCH_MISSES / 2 : 0;
+	else if (n < WATCH_MISSES)
+		n++;
+	__atomic_store_n(&S->watch_misses, n, __ATOMIC_RELAXED);
+	if (!hit && n >= WATCH_MISSES)
+		__atomic_store_n(&S->watch_after, now + WATCH_REST_NS, __ATOMIC_RELAXED);
+}
+
+/* The lazy call p's holder is in now, as a watch target (lock held). */
+static int watch_target_locked(struct gosys_p *p, int64_t now, struct watch *t)
+{
+	struct gosys_m *h = p ? p->m : NULL;
+	if (!h || p->status != P_RUNNING || __atomic_load_n(&h->status, __ATOMIC_RELAXED) != M_SYSCALL)
+		return 0;
+	t->p = p;
+	t->h = h;
+	t->tick = __atomic_load_n(&h->tick, __ATOMIC_RELAXED);
+	t->due = (h->told_tick == t->tick ? h->told_ns : now) + WATCH_NS;
+	return 1;
+}
+
+/* m, queued for a P, watches t until it is due or m has a P. */
+static void watch_call(struct gosys_m *m, const struct watch *t)
+{
+	int hit = 0;
+	for (;;) {
+		if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) != M_WAITING)
+			return; /* a P came: neither a hit nor a miss */
+		if (__atomic_load_n(&t->h->tick, __ATOMIC_RELAXED) != t->tick ||
+		    __atomic_load_n(&t->h->status, __ATOMIC_RELAXED) != M_SYSCALL)
+			break;
+		if (gosys_nanotime() >= t->due) {
+			hit = 1;
+			break;
+		}
+		/* The tell's wake may have put us on the holder's CPU, ahead of
+		 * it: then its call seems to last because we run. Yield to it. */
+		__gosys_syscall0(SYS_sched_yield);
+	}
+	int64_t now = gosys_nanotime();
+	struct gosys_m *w = NULL;
+	gosys_lock(&S->lock);
+	if (__atomic_load_n(&m->status, __ATOMIC_RELAXED) != M_WAITING) {
+		gosys_unlock(&S->lock);
+		return;
+	}
+	if (hit && !S->paced && t->p->m == t->h &&
+	    steal_call_locked(t->p, t->h, M_SYSCALL, M_BLOCKED, &t->tick)) {
+		S->retakes++;
+		S->watch_retakes++;
+		w = gosys__releasep_locked(t->p, now);
+	} else {
+		hit = 0;
+	}
+	watch_result_locked(hit, now);
+	gosys_unlock(&S->lock);
+	gosys__wake_m(w);
+}
+
+/* m, in a lazy call it has just entered (M_SYSCALL, holding its P), wakes
+ * the first waiter to watch it. */
+static void tell_waiter(struct gosys_m *m)
+{
+	int64_t now = gosys_nanotime();
+	struct gosys_m *w = NULL;
+	gosys_lock(&S->lock);
+	if (S->nwaiting && m->p && watch_allowed_locked(now) && !S->heap[0]->watch) {
+		w = S->heap[0];
+		w->watch = 1;
+		w->watch_p = m->p;
+		m->told_ns = now;
+		m->told_tick = m->tick;
+		__atomic_add_fetch(&w->wakepending, 1, __ATOMIC_RELAXED);
+	}
+	gosys_unlock(&S->lock);
+	if (w) {
+		gosys_notewakeup(&w->park);
+		__atomic_sub_fetch(&w->wakepending, 1, __ATOMIC_RELEASE);
+	}
+}
+
+/* m's park: woken with a P, or by a holder's tell to watch its call. */
+static void park(struct gosys_m *m, const struct watch *first)
+{
+	struct watch t;
+	if (first)
+		watch_call(m, first);
+	for (;;) {
+		gosys_notesleep(&m->park);
+		if (__atomic_load_n(&m->p, __ATOMIC_ACQUIRE))
+			return;
+		int64_t now = gosys_nanotime();
+		gosys_lock(&S->lock);
+		if (m->p) { /* given while the tell's wake was on its way */
+			gosys_unlock(&S->lock);
+			return;
+		}
+		GOSYS_DASSERT(m->watch);
+		m->watch = 0;
+		gosys_noteclear(&m->park);
+		int ok = watch_target_locked(m->watch_p, now, &t);
+		if (!ok) /* the told call was over before we could look */
+			watch_result_locked(0, now);
+		gosys_unlock(&S->lock);
+		if (ok)
+			watch_call(m, &t);
+	}
+}
+
 static void getp(struct gosys_m *m, int returning)
 {
 	int64_t cpu = gosys__thread_cpu(0);
@@ -585,8 +773,12 @@ static void getp(struct gosys_m *m, int returning)
 	struct gosys_p *p = S->paced ? NULL : getp_now_locked();
 	if (p)
 		w = gosys__releasep_locked(p, now);
-	/* Each holder's current call counts as the monitor's first sighting. */
+	/* Each holder's current call counts as the monitor's first sighting.
+	 * A holder in a lazy call is watched; one in user code is told to
+	 * tell (the watch, above). */
 	int in_call = 0;
+	int watching = 0, may_watch = watch_allowed_locked(now);
+	struct watch first;
 	for (int i = 0; i < S->maxprocs; i++) {
 		struct gosys_p *q = &gosys__allp[i];
 		struct gosys_m *h = q->m;
@@ -595,6 +787,10 @@ static void getp(struct gosys_m *m, int returning)
 		uint64_t t = __atomic_load_n(&h->tick, __ATOMIC_RELAXED);
 		uint32_t st = __atomic_load_n(&h->status, __ATOMIC_RELAXED);
 		in_call |= st == M_SYSCALL;
+		if (may_watch && st == M_RUNNING)
+			__atomic_or_fetch(&h->preempt, PREEMPT_TELL, __ATOMIC_RELEASE);
+		else if (may_watch && st == M_SYSCALL && !watching)
+			watching = watch_target_locked(q, now, &first);
 		if (q->sight_m != h || q->sight_tick != t || q->sight_status != st) {
 			q->sight_m = h;
 			q->sight_tick = t;
@@ -608,7 +804,9 @@ static void getp(struct gosys_m *m, int returning)
 		return;
 	}
 	S->parks++;
-	gosys__sysmon_wake_locked(1, in_call);
+	if (S->heap[0] != m)
+		watching = 0; /* the first waiter watches; the P would go to it */
+	gosys__sysmon_wake_locked(1, in_call && !watching);
 	struct gosys_p *cp = returning ? wakeup_candidate_locked(m) : NULL;
 	struct gosys_m *cm = cp ? cp->m : NULL;
 	uint64_t ctick = cm ? __atomic_load_n(&cm->tick, __ATOMIC_RELAXED) : 0;
@@ -620,7 +818,7 @@ static void getp(struct gosys_m *m, int returning)
 		wakeup_preempt(m, key, cp, cm, ctick, ctid);
 	__atomic_store_n(&m->parked, 1, __ATOMIC_RELAXED);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	gosys_notesleep(&m->park);
+	park(m, watching ? &first : NULL);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	__atomic_store_n(&m->parked, 0, __ATOMIC_RELAXED);
 	GOSYS_DASSERT(m->p != NULL);
@@ -641,7 +839,7 @@ void gosys__sig_boost(struct gosys_m *m)
 	int64_t cpu = gosys__thread_cpu(0);
 	gosys_lock(&S->lock);
 	if (__atomic_load_n(&m->status, __ATOMIC_RELAXED) != M_WAITING || m->heapidx < 0 ||
-	    gosys_noteisset(&m->park)) {
+	    (gosys_noteisset(&m->park) && !m->watch)) {
 		gosys_unlock(&S->lock);
 		return;
 	}
@@ -789,9 +987,16 @@ static void enter_slow_crit(struct gosys_m *m, int kind, uintptr_t sp)
 		gosys_unlock(&S->lock);
 	}
 	uint32_t pre = __atomic_load_n(&m->preempt, __ATOMIC_ACQUIRE);
+	int tell = 0;
+	if (pre & PREEMPT_TELL) {
+		pre = __atomic_and_fetch(&m->preempt, ~(uint32_t)PREEMPT_TELL, __ATOMIC_RELAXED);
+		tell = !kind;
+	}
 	if (pre || kind || __atomic_load_n(&S->nwaiting, __ATOMIC_RELAXED)) {
 		if (!pre && !kind) { /* lazy with waiters: keep the P, the monitor decides */
 			__atomic_store_n(&m->status, M_SYSCALL, __ATOMIC_RELEASE);
+			if (tell) /* ... or the first waiter, told of the call (the watch) */
+				tell_waiter(m);
 			return;
 		}
 		/* Eager, or a preemption request: the P goes to the first waiter now. */

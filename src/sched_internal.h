@@ -46,6 +46,9 @@ enum {
 enum {
 	PREEMPT_SLICE = 1,  /* hand the P to the first waiter, queue behind it */
 	PREEMPT_DEAD = 2,   /* the M's P is beyond maxprocs: give it up */
+	PREEMPT_TELL = 4,   /* a waiter queued while the M ran user code: its
+			     * next lazy call wakes the first waiter to watch
+			     * it (sched.c, "the watch"); set by that waiter */
 };
 
 /* P status. */
@@ -120,6 +123,13 @@ struct gosys_m {
 				 * outside the library (NOP), 0: not NOP; lock */
 	int64_t nop_cpu;	/* its CPU clock at the monitor's last NOP scan,
 				 * -1: none; the monitor */
+	/* The watch (sched.c), lock: */
+	uint32_t watch;		/* a holder woke this waiting M to watch its
+				 * lazy call; set by that holder, cleared by the M */
+	struct gosys_p *watch_p; /* that holder's P */
+	int64_t told_ns;	/* when this M, holding a P, entered the lazy
+				 * call it told a waiter of */
+	uint64_t told_tick;	/* its tick then */
 	struct gosys_m *freelink; /* free list; lock */
 	struct gosys_m *alllink;  /* all Ms ever made; set once before publication */
 } __attribute__((aligned(GOSYS_CACHELINE)));
@@ -159,9 +169,13 @@ struct gosys_sched {
 	int64_t pace_since;	/* start of the current pause; lock */
 	uint32_t nop_scan;	/* NOP Ms may exist: the monitor scans the Ms;
 				 * the monitor (atomic) */
+	/* The watch (sched.c): after WATCH_MISSES more misses than hits, no
+	 * watch begins before watch_after; lock (stores atomic: a test reads). */
+	int32_t watch_misses;
+	int64_t watch_after;
 	/* Counters; lock. */
 	uint64_t handoffs, retakes, blocked_retakes, preempts, async_preempts, parks,
-		nop_runs, monitor_ticks;
+		nop_runs, monitor_ticks, watch_retakes;
 	int64_t nop_ns;		/* time Ms spent as NOP, finished runs; lock */
 	uint64_t nop_reclaims;	/* NOP Ms brought back by the preemption signal; atomic */
 	uint64_t sig_deferrals;	/* program handlers deferred; atomic */
