@@ -134,8 +134,8 @@ static void report(const char *figure, const char *go_ref, uint64_t retakes, int
 	/* The floor: the futex wake-up by which the holder starts the trial,
 	 * a kernel wake-up to a CPU that is often idle (on a VM, the host's
 	 * wake of a halted vCPU), is inside the figure above. */
-	snprintf(m, sizeof m, "%.3f/%.3f/%.3f ms", bench_pct(wake_ms, TRIALS, 50),
-		 bench_pct(wake_ms, TRIALS, 99), wake_ms[TRIALS - 1]);
+	double w50 = bench_pct(wake_ms, TRIALS, 50), w99 = bench_pct(wake_ms, TRIALS, 99);
+	snprintf(m, sizeof m, "%.3f/%.3f/%.3f ms", w50, w99, wake_ms[TRIALS - 1]);
 	bench_row("  of which the bench's futex wake", m, "floor, not ours", -1, "-", "-");
 }
 

@@ -686,6 +686,10 @@ static void watch_call(struct gosys_m *m, const struct watch *t)
 		hit = 0;
 	}
 	watch_result_locked(hit, now);
+	/* Not woken for us at the queueing (it would have shared a CPU with
+	 * our spin): the monitor, for what the watch did not settle. */
+	if (!hit || S->nwaiting)
+		gosys__sysmon_wake_locked(1, 0);
 	gosys_unlock(&S->lock);
 	gosys__wake_m(w);
 }
@@ -806,7 +810,8 @@ static void getp(struct gosys_m *m, int returning)
 	S->parks++;
 	if (S->heap[0] != m)
 		watching = 0; /* the first waiter watches; the P would go to it */
-	gosys__sysmon_wake_locked(1, in_call && !watching);
+	if (!watching) /* else watch_call wakes it if the watch does not settle it */
+		gosys__sysmon_wake_locked(1, in_call);
 	struct gosys_p *cp = returning ? wakeup_candidate_locked(m) : NULL;
 	struct gosys_m *cm = cp ? cp->m : NULL;
 	uint64_t ctick = cm ? __atomic_load_n(&cm->tick, __ATOMIC_RELAXED) : 0;
