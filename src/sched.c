@@ -677,8 +677,7 @@ static void watch_call(struct gosys_m *m, const struct watch *t)
 		gosys_unlock(&S->lock);
 		return;
 	}
-	if (hit && !S->paced && t->p->m == t->h &&
-	    steal_call_locked(t->p, t->h, M_SYSCALL, M_BLOCKED, &t->tick)) {
+	if (hit && !S->paced && steal_call_locked(t->p, t->h, M_SYSCALL, M_BLOCKED, &t->tick)) {
 		S->retakes++;
 		S->watch_retakes++;
 		w = gosys__releasep_locked(t->p, now);
