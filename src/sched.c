@@ -715,14 +715,24 @@ static void tell_waiter(struct gosys_m *m)
 	}
 }
 
-/* m's park: woken with a P, or by a holder's tell to watch its call. */
+/*
+ * m's park: woken with a P, or by a holder's tell to watch its call. m is
+ * marked parked (a deferred program signal then boosts it, taking the lock:
+ * signal.c's defer) only while it sleeps: the watch takes the lock, and a
+ * signal deferred under that hold would wait for it on its own thread
+ * (seen: test_sched_signal's watch case hung in one run of a few).
+ */
 static void park(struct gosys_m *m, const struct watch *first)
 {
 	struct watch t;
 	if (first)
 		watch_call(m, first);
 	for (;;) {
+		__atomic_store_n(&m->parked, 1, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		gosys_notesleep(&m->park);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		__atomic_store_n(&m->parked, 0, __ATOMIC_RELAXED);
 		if (__atomic_load_n(&m->p, __ATOMIC_ACQUIRE))
 			return;
 		int64_t now = gosys_nanotime();
@@ -820,11 +830,7 @@ static void getp(struct gosys_m *m, int returning)
 	gosys__wake_m(w);
 	if (cp)
 		wakeup_preempt(m, key, cp, cm, ctick, ctid);
-	__atomic_store_n(&m->parked, 1, __ATOMIC_RELAXED);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	park(m, watching ? &first : NULL);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	__atomic_store_n(&m->parked, 0, __ATOMIC_RELAXED);
 	GOSYS_DASSERT(m->p != NULL);
 }
 

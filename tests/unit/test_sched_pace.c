@@ -100,8 +100,11 @@ static void check_paced(void)
 		__atomic_store_n(&gosys__pace_test_milli, 500, __ATOMIC_RELAXED);
 		use = burn(&st);
 		ck_assert_int_eq(st.pace_millicpus, 500 * gosys__knobs.quotapace / 100);
-		/* Pacing never lets more through, however busy the machine. */
-		ck_assert_msg(use <= 540, "used %.3f CPUs, want at most about 0.45", use / 1000.0);
+		/* Pacing never lets more through, however busy the machine;
+		 * under valgrind the CPU clock also counts its translation. */
+		if (timing_judged())
+			ck_assert_msg(use <= 540, "used %.3f CPUs, want at most about 0.45",
+				      use / 1000.0);
 		if (ref_got >= REF_MIN || !timing_judged())
 			break;
 		fprintf(stderr, "# window %d: the machine was too busy to show pacing\n", w + 1);
