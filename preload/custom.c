@@ -302,9 +302,10 @@ pid_t gosys__pl_vfork_parent(long r)
 
 /* ---- the fd-kind rule ------------------------------------------------------ */
 
-#define FDK_MAX 65536
-enum { FDK_UNKNOWN = 0, FDK_LAZY = 1, FDK_BLOCK = 2 };
-static uint8_t fdkind[FDK_MAX]; /* relaxed atomics: any thread, any handler */
+#define FDK_MAX GOSYS_PL_FDK_MAX
+enum { FDK_UNKNOWN = 0, FDK_LAZY = GOSYS_PL_FDK_LAZY, FDK_BLOCK = 2 };
+uint8_t gosys__pl_fdkind[FDK_MAX]; /* relaxed atomics: any thread, any handler */
+#define fdkind gosys__pl_fdkind
 
 int gosys__pl_fdblocks(int fd)
 {
@@ -324,6 +325,25 @@ int gosys__pl_fdblocks(int fd)
 	}
 	__atomic_store_n(&fdkind[fd], k, __ATOMIC_RELAXED);
 	return k == FDK_BLOCK;
+}
+
+long gosys__pl_seterr_fail(long r)
+{
+	errno = (int)-r;
+	return -1;
+}
+
+long gosys__pl_flush_seterr(long r)
+{
+	gosys__sig_flush_slow(gosys__curm);
+	return gosys__pl_seterr(r);
+}
+
+long gosys__pl_flush_seterr_cp(long r)
+{
+	gosys__sig_flush_slow(gosys__curm);
+	gosys__pl_cp.active = 0;
+	return gosys__pl_seterr(r);
 }
 
 void gosys__pl_fdforget(int fd)

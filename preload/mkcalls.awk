@@ -284,10 +284,101 @@ function emit_body(i, p, cancel) {
 	print "\treturn " conv(i, "g_r") ";"
 }
 
+# ---- the inline fast path ----------------------------------------------------
+#
+# A raw row whose class may be LAZY and whose errors go to errno gets a fast
+# path in its exported wrapper: the lazy call's enter and exit inlined
+# (src/sched_internal.h), the fd-kind cache read inline, the cancellation
+# point's bookkeeping, the system call. It holds only where every check of
+# the full body would pass: no stats, not resolving, the row's libc_if false,
+# the class LAZY on what is already known (an fd-kind not cached yet goes the
+# full way, which caches it), no cancel point around it, an M in user code
+# with nothing asked of it. Every other case leaves by a tail call, so the
+# fast path is a leaf that saves no registers (issue 11's read loop):
+#   slow_NAME  the full body, from the top, when the checks fail before
+#              anything changed;
+#   cont_NAME  the rest of the full body from inside the call: after the
+#              entry when a deferred handler is owed (g_r GOSYS_PL_NOT_CALLED),
+#              or after the system call when it returned EINTR or the inline
+#              exit could not finish;
+#   gosys__pl_flush_seterr[_cp]  after an exit that owes a deferred handler.
+function fast_ok(i) {
+	return word(path[i], 1) == "raw" && err[i] == "errno" && va[i] == "" && pre[i] == "" &&
+		index(cls[i], "LAZY") > 0 && name[i] != "vfork" && sys[i] != ""
+}
+
+# The row's class over what is known without a system call.
+function fast_cls(i,    c) {
+	c = cls[i]
+	gsub(/gosys__pl_fdblocks\(/, "gosys__pl_fdnotlazy(", c)
+	return c
+}
+
+function emit_fast_parts(i, cancel,    lp) {
+	print "static GOSYS_NOINLINE " ret[i] " slow_" name[i] "(" fixed ")"
+	print "{"
+	emit_body(i, "raw", cancel)
+	print "}"
+	lp = (fixed == "void" ? "" : fixed ", ")
+	print "static GOSYS_NOINLINE " ret[i] " cont_" name[i] "(" lp "long g_r, unsigned g_kicks)"
+	print "{"
+	if (!cancel) print "	(void)g_kicks;"
+	print "	if (g_r == GOSYS_PL_NOT_CALLED) { /* entered: a deferred handler first */"
+	print "		gosys__sig_flush_slow(gosys__curm);"
+	print "		g_r = " syscall_expr(i) ";"
+	print "	}"
+	print "	while (g_r == -EINTR && gosys__eintr_was_ours())"
+	print "		g_r = " syscall_expr(i) ";"
+	print "	gosys__exitsyscall();"
+	if (cancel) {
+		print "	gosys__pl_cp.active = 0;"
+		print "	if (GOSYS_UNLIKELY(g_r == -EINTR && gosys__pl_cp.kicks != g_kicks)) {"
+		print "		pthread_testcancel();"
+		print "		return " libc_call(i) ";"
+		print "	}"
+	}
+	print "	return " conv(i, "g_r") ";"
+	print "}"
+}
+
+function emit_fast(i, cancel,    lp) {
+	lp = (call == "" ? "" : call ", ")
+	print "	struct gosys_m *g_m = gosys__curm;"
+	print "	if (GOSYS_UNLIKELY(gosys__pl_resolving || (" fast_cls(i) ") != LAZY" \
+		(libcif[i] != "" ? " || (" libcif[i] ")" : "") \
+		(cancel ? " || gosys__pl_cp.active" : "") "))"
+	print "		return slow_" name[i] "(" call ");"
+	if (cancel) {
+		print "	gosys__pl_cp.active = 1;"
+		print "	__atomic_signal_fence(__ATOMIC_SEQ_CST);"
+		print "	if (GOSYS_UNLIKELY(__atomic_load_n(&gosys__pl_cancel_on, __ATOMIC_RELAXED) ||"
+		print "			   !gosys__enter_fast(g_m, __gosys_stack_here() - GOSYS_ENTRY_SP_MARGIN))) {"
+		print "		gosys__pl_cp.active = 0;"
+		print "		return slow_" name[i] "(" call ");"
+		print "	}"
+		print "	unsigned g_kicks = gosys__pl_cp.kicks;"
+	} else {
+		print "	if (GOSYS_UNLIKELY(!gosys__enter_fast(g_m, __gosys_stack_here() - GOSYS_ENTRY_SP_MARGIN)))"
+		print "		return slow_" name[i] "(" call ");"
+		print "	unsigned g_kicks = 0;"
+	}
+	print "	if (GOSYS_UNLIKELY(gosys__enter_lazy_store(g_m)))"
+	print "		return cont_" name[i] "(" lp "GOSYS_PL_NOT_CALLED, g_kicks);"
+	print "	long g_r = " syscall_expr(i) ";"
+	print "	int g_done = g_r == -EINTR ? 0 : gosys__exit_fast(g_m, M_SYSCALL);"
+	print "	if (GOSYS_UNLIKELY(g_done != 1)) {"
+	print "		if (g_done == 0)"
+	print "			return cont_" name[i] "(" lp "g_r, g_kicks);"
+	print "		return (" ret[i] ")gosys__pl_flush_seterr" (cancel ? "_cp" : "") "(g_r);"
+	print "	}"
+	if (cancel) print "	gosys__pl_cp.active = 0;"
+	print "	return " conv(i, "g_r") ";"
+}
+
 # A wrapper is its plain body behind one test of gosys__stats_on, and the
 # instrumented twin (st_NAME: begin, the body counting its system calls, end)
 # out of line for when it is set.
-function emit_wrapper(i,    p, cancel, needlibc, lp) {
+function emit_wrapper(i,    p, cancel, needlibc, lp, fast) {
 	p = word(path[i], 1)
 	cancel = index(path[i], "cancel") > 0
 	sig(i)
@@ -313,12 +404,15 @@ function emit_wrapper(i,    p, cancel, needlibc, lp) {
 	print "\treturn g_v;"
 	print "}"
 	ST = 0
+	fast = fast_ok(i)
+	if (fast) emit_fast_parts(i, cancel)
 	print "GOSYS_PL_EXPORT " ret[i] " " name[i] "(" params[i] ")"
 	print "{"
 	emit_va(i)
 	print "\tif (GOSYS_UNLIKELY(gosys__stats_on))"
 	print "\t\treturn st_" name[i] "(" call ");"
-	emit_body(i, p, cancel)
+	if (fast) emit_fast(i, cancel)
+	else emit_body(i, p, cancel)
 	print "}"
 	print ""
 }

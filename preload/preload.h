@@ -8,6 +8,8 @@
 #define GOSYS_PRELOAD_H
 
 #include "internal.h"
+#include "sched_internal.h"
+#include <limits.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -110,13 +112,23 @@ static inline void gosys__pl_exit(int cls)
 		gosys__exitsyscall();
 }
 
-/* libc's convention: -1 and errno on error, errno untouched on success. */
+/* The fast path's continuations (mkcalls.awk): cont_NAME's "the system call
+ * is not made yet" (no raw return is LONG_MIN), and the end of an inline exit
+ * that owes a deferred handler: run it, then the result as libc returns it
+ * (the _cp form leaves the cancellation point after the handler, as the
+ * full path does). */
+#define GOSYS_PL_NOT_CALLED LONG_MIN
+GOSYS_HIDDEN long gosys__pl_flush_seterr(long r);
+GOSYS_HIDDEN long gosys__pl_flush_seterr_cp(long r);
+
+/* libc's convention: -1 and errno on error, errno untouched on success.
+ * The error's side is out of line: reached by a tail call, it keeps the
+ * fast path a leaf. */
+GOSYS_HIDDEN long gosys__pl_seterr_fail(long r);
 static inline long gosys__pl_seterr(long r)
 {
-	if (GOSYS_UNLIKELY(GOSYS_IS_ERR(r))) {
-		errno = (int)-r;
-		return -1;
-	}
+	if (GOSYS_UNLIKELY(GOSYS_IS_ERR(r)))
+		return gosys__pl_seterr_fail(r);
 	return r;
 }
 
@@ -131,6 +143,18 @@ static inline long gosys__pl_seterr(long r)
  */
 GOSYS_HIDDEN int gosys__pl_fdblocks(int fd);
 GOSYS_HIDDEN void gosys__pl_fdforget(int fd);
+/* Its cache: per fd number, 0 unknown, GOSYS_PL_FDK_LAZY, or 2 (eager). */
+#define GOSYS_PL_FDK_MAX 65536
+#define GOSYS_PL_FDK_LAZY 1
+GOSYS_HIDDEN extern uint8_t gosys__pl_fdkind[GOSYS_PL_FDK_MAX];
+
+/* For the wrappers' inline fast path: 0 if fd is known to take the lazy
+ * class, 1 if it is eager or not known yet (the full path then looks). */
+static inline int gosys__pl_fdnotlazy(int fd)
+{
+	return (unsigned)fd >= GOSYS_PL_FDK_MAX ||
+	       __atomic_load_n(&gosys__pl_fdkind[fd], __ATOMIC_RELAXED) != GOSYS_PL_FDK_LAZY;
+}
 
 /* The cpus knob (cpus.c): trims a mask of len bytes just read for pid to
  * the budget when the knob is on and pid is this process or one of its

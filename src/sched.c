@@ -18,7 +18,11 @@
  * status|LOCKED, detaches the P and stores BLOCKED: the M's CAS either wins
  * before (and the stealer backs off) or fails until the stealer is done, and
  * then it sees m->p == NULL and queues. No lock, no shared write, no system
- * call on the fast paths (I5).
+ * call on the fast paths (I5). The lazy fast paths are inline functions
+ * (sched_internal.h) that the preload's wrappers inline too, with the system
+ * call between them: a wrapper's common case is a leaf, 62 user instructions
+ * over libc's read where the calls into gosys_entersyscall and
+ * gosys_exitsyscall made 107 (issue 11; bench/cgparts.c names each one).
  *
  * entersyscallblock publishes BLOCKED with an exchange and then reads the
  * number of waiters; a queueing M increments that number under the lock and
@@ -187,6 +191,14 @@
  *   monitor. A waiter's own timed park (20 us) has the same timer in it.
  *   Handing the P off at every lazy entry that finds waiters: a thread
  *   reading a file in small pieces would give its P away at each read.
+ * - Below the exit's CAS (the read loop's floor: one locked instruction,
+ *   about 4% of a 190 ns read here; Go's exitsyscall pays the same): a plain
+ *   store at exit, with every stealer issuing membarrier(2) before it looks
+ *   at the status (an asymmetric fence). Retakes and eager steals come by
+ *   the thousand a second under contention, and each would interrupt every
+ *   CPU the process runs on. Folding status and incall into one 64-bit load
+ *   and the tick into one add would save five instructions more, as
+ *   mixed-size and non-atomic accesses that ThreadSanitizer cannot check.
  * - Blocking signals around the scheduler lock: two syscalls per slow path.
  *   Instead handlers are deferred (above); m->incall is set for the whole
  *   of every library entry, and a handler's own calls inside a call are
@@ -1041,28 +1053,13 @@ static GOSYS_NOINLINE void enter_slow(int kind, uintptr_t sp)
 	gosys__crit_exit(m); /* in the call now: deferred handlers run here */
 }
 
-/* The fast paths' common part: an M in user code with nothing asked of it
- * starts its outermost call. Everything here is on the M's own cache line. */
-static inline int enter_fast(struct gosys_m *m, uintptr_t sp)
-{
-	if (!GOSYS_LIKELY(m && m->incall == 0 &&
-			  __atomic_load_n(&m->preempt, __ATOMIC_RELAXED) == 0 &&
-			  __atomic_load_n(&m->status, __ATOMIC_RELAXED) == M_RUNNING))
-		return 0;
-	SET_INCALL(m, 1);
-	m->entry_sp = sp;
-	m->eintr_ours = 0; /* a mark left by a call that finished anyway */
-	__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
-	return 1;
-}
-
 void gosys__entersyscall(void)
 {
 	struct gosys_m *m = gosys__curm;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	if (GOSYS_LIKELY(enter_fast(m, sp))) {
-		__atomic_store_n(&m->status, M_SYSCALL, __ATOMIC_RELEASE);
-		gosys__sig_flush(m); /* a handler that landed before the store */
+	if (GOSYS_LIKELY(gosys__enter_fast(m, sp))) {
+		if (GOSYS_UNLIKELY(gosys__enter_lazy_store(m)))
+			gosys__sig_flush_slow(m); /* a handler that landed before the store */
 		return;
 	}
 	enter_slow(0, sp);
@@ -1072,7 +1069,7 @@ void gosys__entersyscallblock(void)
 {
 	struct gosys_m *m = gosys__curm;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	if (GOSYS_LIKELY(enter_fast(m, sp))) {
+	if (GOSYS_LIKELY(gosys__enter_fast(m, sp))) {
 		SET_RETURNING(m, 1);
 		__atomic_exchange_n(&m->status, M_BLOCKED, __ATOMIC_SEQ_CST);
 		if (GOSYS_LIKELY(__atomic_load_n(&S->nwaiting, __ATOMIC_SEQ_CST) == 0)) {
@@ -1146,12 +1143,10 @@ void gosys__exitsyscall(void)
 	struct gosys_m *m = gosys__curm;
 	if (GOSYS_LIKELY(m && m->incall == 1)) {
 		uint32_t s = __atomic_load_n(&m->status, __ATOMIC_RELAXED);
-		if ((s == M_SYSCALL || s == M_BLOCKED) &&
-		    __atomic_compare_exchange_n(&m->status, &s, M_RUNNING, false, __ATOMIC_SEQ_CST,
-						__ATOMIC_RELAXED) &&
-		    GOSYS_LIKELY(__atomic_load_n(&m->p, __ATOMIC_ACQUIRE) != NULL)) {
-			SET_INCALL(m, 0);
-			gosys__sig_flush(m); /* a handler that landed after the CAS */
+		int done = (s == M_SYSCALL || s == M_BLOCKED) ? gosys__exit_fast(m, s) : 0;
+		if (GOSYS_LIKELY(done)) {
+			if (GOSYS_UNLIKELY(done == 2))
+				gosys__sig_flush_slow(m); /* a handler that landed after the CAS */
 			return;
 		}
 	}

@@ -292,4 +292,78 @@ static inline void gosys__crit_exit(struct gosys_m *m)
 		gosys__sig_flush(m);
 }
 
+/*
+ * An inlined entry's m->entry_sp: the wrapper's stack pointer, lowered by
+ * this much. is_nested (sched.c) takes a call whose stack lies below
+ * entry_sp for one made by a handler inside the current call, else for the
+ * first call after a siglongjmp out of it. A call made through the full path
+ * from the same frame measures its stack inside gosys_entersyscall, a
+ * hundred-odd bytes below the wrapper's; a handler's frame lies below the
+ * signal frame, over a kilobyte under the interrupted stack. Without the
+ * margin, a read left by siglongjmp and the next read from the same frame
+ * were taken as nested, and the thread stayed "in a call" for good
+ * (tests/preload/behave.c, the lazy siglongjmp case).
+ */
+#define GOSYS_ENTRY_SP_MARGIN 512
+
+/*
+ * The fast paths of a lazy call, shared by gosys_entersyscall and
+ * gosys_exitsyscall (sched.c) and by the preload wrappers' inline fast path
+ * (preload/mkcalls.awk): one copy of the rule, inlined where it runs.
+ *
+ * gosys__enter_fast: an M in user code with nothing asked of it starts its
+ * outermost call (sp: the caller's stack address, for is_nested). 0: take
+ * the slow path, nothing done. Everything here is on the M's own cache line.
+ */
+static inline __attribute__((always_inline)) int gosys__enter_fast(struct gosys_m *m,
+								   uintptr_t sp)
+{
+	if (!GOSYS_LIKELY(m && m->incall == 0 &&
+			  __atomic_load_n(&m->preempt, __ATOMIC_RELAXED) == 0 &&
+			  __atomic_load_n(&m->status, __ATOMIC_RELAXED) == M_RUNNING))
+		return 0;
+	SET_INCALL(m, 1);
+	m->entry_sp = sp;
+	m->eintr_ours = 0; /* a mark left by a call that finished anyway */
+	__atomic_store_n(&m->tick, m->tick + 1, __ATOMIC_RELAXED);
+	return 1;
+}
+
+/* After gosys__enter_fast, a lazy call: the P stays, the monitor (or a
+ * watching waiter) may take it. Returns 1 if a handler deferred before the
+ * store is owed now: the caller flushes (gosys__sig_flush_slow). */
+static inline __attribute__((always_inline)) int gosys__enter_lazy_store(struct gosys_m *m)
+{
+	__atomic_store_n(&m->status, M_SYSCALL, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	return __atomic_load_n(&m->sigdeferred, __ATOMIC_RELAXED) != 0;
+}
+
+/*
+ * The end of the outermost call of an M that entered as status s0 (SYSCALL
+ * or BLOCKED): back to RUNNING on the P it still has. 1 done (out of the
+ * library), 2 done but a deferred handler is owed (the caller flushes), 0
+ * not done: the P was taken, or a stealer holds the status, or the call is
+ * not the outermost; gosys__exitsyscall then finishes it (an eager call's
+ * CAS that succeeded with no P left is finished there too).
+ */
+static inline __attribute__((always_inline)) int gosys__exit_fast(struct gosys_m *m, uint32_t s0)
+{
+	uint32_t s = s0;
+	if (!GOSYS_LIKELY(m->incall == 1 &&
+			  __atomic_compare_exchange_n(&m->status, &s, M_RUNNING, false,
+						      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)))
+		return 0;
+	/* SYSCALL holds its P: every stealer leaves the status BLOCKED or NOP
+	 * (the state machine above), so a CAS from SYSCALL that succeeded finds
+	 * the P. An eager call's P may be gone. */
+	if (s0 == M_SYSCALL)
+		GOSYS_DASSERT(__atomic_load_n(&m->p, __ATOMIC_ACQUIRE) != NULL);
+	else if (!__atomic_load_n(&m->p, __ATOMIC_ACQUIRE))
+		return 0;
+	SET_INCALL(m, 0);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	return __atomic_load_n(&m->sigdeferred, __ATOMIC_RELAXED) ? 2 : 1;
+}
+
 #endif

@@ -5,8 +5,10 @@
  * hand the P to the waiting thread at once (a handoff, no retake); the same
  * read after O_NONBLOCK is set returns EAGAIN; after the pipe is closed and
  * its number reused by a regular file, reads there are LAZY again (no
- * handoff). The counters come from gosys_schedstats, found with dlsym so the
- * program links nothing of ours.
+ * handoff); and a long read there (the wrappers' inline fast path) is still
+ * a call the scheduler sees: a thread that wants the P meanwhile takes it
+ * from the reader and runs before the read ends. The counters come from
+ * gosys_schedstats, found with dlsym so the program links nothing of ours.
  */
 
 #include <dlfcn.h>
@@ -16,6 +18,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +43,25 @@ static void *writer(void *arg)
 	return NULL;
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double waiter_ran;
+
+/* Sleeps (an eager call: no P), then wants one back while main reads. */
+static void *waiter(void *arg)
+{
+	(void)arg;
+	struct timespec ts = {0, 2 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	waiter_ran = now_ms();
+	return NULL;
+}
+
 int main(void)
 {
 	stats = (int (*)(struct gosys_schedstats *, size_t))dlsym(RTLD_DEFAULT, "gosys_schedstats");
@@ -47,7 +69,7 @@ int main(void)
 		printf("1..0 # SKIP not preloaded\n");
 		return 0;
 	}
-	printf("1..4\n");
+	printf("1..5\n");
 	struct gosys_schedstats a, b;
 	if (pipe(pfd) != 0)
 		return 1;
@@ -85,5 +107,27 @@ int main(void)
 	stats(&b, sizeof b);
 	ok(b.handoffs == a.handoffs && b.parks == a.parks,
 	   "reads on the reused number (/dev/zero) are LAZY: no handoff, no park");
+	/* One read of 64 MiB from /dev/zero: tens of ms in the kernel, lazy. */
+	size_t len = 64u << 20;
+	char *big = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (big == MAP_FAILED)
+		return 1;
+	stats(&a, sizeof a);
+	pthread_create(&t, NULL, waiter, NULL);
+	double t0 = now_ms();
+	r = read(num, big, len);
+	double t1 = now_ms();
+	stats(&b, sizeof b);
+	pthread_join(t, NULL);
+	printf("# a %zd-byte read took %.1f ms; the waiter ran at %.1f ms; retakes %llu -> %llu\n",
+	       r, t1 - t0, waiter_ran - t0, (unsigned long long)a.retakes,
+	       (unsigned long long)b.retakes);
+	/* With one P the waiter runs user code inside the read's window only if
+	 * the P was taken from the reader: the read was a call the scheduler
+	 * saw (status SYSCALL), not user code. 64 MiB of fresh pages take far
+	 * longer than the waiter's 2 ms sleep. */
+	ok(r > 0 && b.retakes > a.retakes && waiter_ran > t0 && waiter_ran < t1,
+	   "a long lazy read (inline fast path): the waiter took the P and ran during it");
+	munmap(big, len);
 	return 0;
 }

@@ -93,6 +93,15 @@ static inline long __gosys_syscall6_rdx(long n, long a1, long a2, long a3, long 
 	return r;
 }
 
+/* The stack pointer here, for an inlined entry's m->entry_sp: unlike
+ * __builtin_frame_address(0), it makes the caller keep no frame pointer. */
+static inline __attribute__((always_inline)) uintptr_t __gosys_stack_here(void)
+{
+	uintptr_t sp;
+	__asm__ __volatile__("mov %%rsp, %0" : "=r"(sp));
+	return sp;
+}
+
 /* A CPU hint for spin loops. */
 static inline void __gosys_cpu_relax(void)
 {
