@@ -305,13 +305,12 @@ pid_t gosys__pl_vfork_parent(long r)
 #define FDK_MAX GOSYS_PL_FDK_MAX
 enum { FDK_UNKNOWN = 0, FDK_LAZY = GOSYS_PL_FDK_LAZY, FDK_BLOCK = 2 };
 uint8_t gosys__pl_fdkind[FDK_MAX]; /* relaxed atomics: any thread, any handler */
-#define fdkind gosys__pl_fdkind
 
 int gosys__pl_fdblocks(int fd)
 {
 	if ((unsigned)fd >= FDK_MAX)
 		return 0;
-	uint8_t k = __atomic_load_n(&fdkind[fd], __ATOMIC_RELAXED);
+	uint8_t k = __atomic_load_n(&gosys__pl_fdkind[fd], __ATOMIC_RELAXED);
 	if (GOSYS_LIKELY(k != FDK_UNKNOWN))
 		return k == FDK_BLOCK;
 	struct stat st;
@@ -323,7 +322,7 @@ int gosys__pl_fdblocks(int fd)
 		if (!GOSYS_IS_ERR(fl) && !(fl & O_NONBLOCK))
 			k = FDK_BLOCK;
 	}
-	__atomic_store_n(&fdkind[fd], k, __ATOMIC_RELAXED);
+	__atomic_store_n(&gosys__pl_fdkind[fd], k, __ATOMIC_RELAXED);
 	return k == FDK_BLOCK;
 }
 
@@ -349,5 +348,5 @@ long gosys__pl_flush_seterr_cp(long r)
 void gosys__pl_fdforget(int fd)
 {
 	if ((unsigned)fd < FDK_MAX)
-		__atomic_store_n(&fdkind[fd], FDK_UNKNOWN, __ATOMIC_RELAXED);
+		__atomic_store_n(&gosys__pl_fdkind[fd], FDK_UNKNOWN, __ATOMIC_RELAXED);
 }

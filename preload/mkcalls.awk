@@ -352,13 +352,13 @@ function emit_fast(i, cancel,    lp) {
 		print "	gosys__pl_cp.active = 1;"
 		print "	__atomic_signal_fence(__ATOMIC_SEQ_CST);"
 		print "	if (GOSYS_UNLIKELY(__atomic_load_n(&gosys__pl_cancel_on, __ATOMIC_RELAXED) ||"
-		print "			   !gosys__enter_fast(g_m, __gosys_stack_here() - GOSYS_ENTRY_SP_MARGIN))) {"
+		print "			   !gosys__enter_fast(g_m, __gosys_stack_here()))) {"
 		print "		gosys__pl_cp.active = 0;"
 		print "		return slow_" name[i] "(" call ");"
 		print "	}"
 		print "	unsigned g_kicks = gosys__pl_cp.kicks;"
 	} else {
-		print "	if (GOSYS_UNLIKELY(!gosys__enter_fast(g_m, __gosys_stack_here() - GOSYS_ENTRY_SP_MARGIN)))"
+		print "	if (GOSYS_UNLIKELY(!gosys__enter_fast(g_m, __gosys_stack_here())))"
 		print "		return slow_" name[i] "(" call ");"
 		print "	unsigned g_kicks = 0;"
 	}

@@ -926,13 +926,14 @@ static void stats_yield(struct gosys_m *m)
 /* ---- entering and leaving calls ---------------------------------------- */
 
 /* A call that finds m->incall set: a signal handler's call inside ours
- * (nested: its frame is below ours, or on the alternate stack), or the first
- * call after a longjmp out of such a handler (stale: finish the old call). */
+ * (nested: its frame is below ours by more than GOSYS_ENTRY_SP_MARGIN, or on
+ * the alternate stack), or the first call after a longjmp out of such a
+ * handler (stale: finish the old call). */
 static int is_nested(struct gosys_m *m, uintptr_t sp)
 {
 	if (m->vfork)
 		return 1;
-	if (sp < m->entry_sp)
+	if (sp < m->entry_sp - GOSYS_ENTRY_SP_MARGIN)
 		return 1;
 	stack_t ss;
 	if (__gosys_syscall2(SYS_sigaltstack, 0, (long)&ss) == 0 && (ss.ss_flags & SS_ONSTACK))

@@ -293,16 +293,16 @@ static inline void gosys__crit_exit(struct gosys_m *m)
 }
 
 /*
- * An inlined entry's m->entry_sp: the wrapper's stack pointer, lowered by
- * this much. is_nested (sched.c) takes a call whose stack lies below
- * entry_sp for one made by a handler inside the current call, else for the
- * first call after a siglongjmp out of it. A call made through the full path
- * from the same frame measures its stack inside gosys_entersyscall, a
- * hundred-odd bytes below the wrapper's; a handler's frame lies below the
- * signal frame, over a kilobyte under the interrupted stack. Without the
- * margin, a read left by siglongjmp and the next read from the same frame
- * were taken as nested, and the thread stayed "in a call" for good
- * (tests/preload/behave.c, the lazy siglongjmp case).
+ * is_nested (sched.c) takes a call that finds m->incall set for one made by
+ * a handler inside the current call if its stack lies below m->entry_sp by
+ * more than this, else for the first call after a siglongjmp out of it.
+ * Entries measure their stack at different depths: the wrappers' inline fast
+ * path at the wrapper's stack pointer, gosys_entersyscall in its own frame,
+ * a hundred-odd bytes lower, so a read left by siglongjmp and the next read
+ * from the same frame differ by that much (taken as nested without the
+ * margin: the thread stayed "in a call" for good; tests/preload/behave.c,
+ * the lazy siglongjmp case). A handler's frame lies below the signal frame,
+ * over a kilobyte under the interrupted stack.
  */
 #define GOSYS_ENTRY_SP_MARGIN 512
 
