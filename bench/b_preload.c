@@ -203,9 +203,10 @@ static void tool_figure(const char *figure, const char *mode, const char *tool,
  * doing, where the nanosecond ratios above move by 10% between runs on a
  * VM. Two loop lengths, so start-up cancels out. The kernel's share of a
  * call is not counted: this is only what the wrappers add. Then the
- * preloaded call's parts, function by function, each with what it buys
- * (issue 11: 30 extra instructions, or every one accounted for); a part
- * nobody named, or parts that do not add up to the whole, is a MISS.
+ * preloaded call's parts, line by line charged to the header function or
+ * wrapper step they belong to (cgparts.c), each with what it buys (issue 11:
+ * 30 extra instructions, or every one accounted for); a part nobody named,
+ * or parts that do not add up to the whole, is a MISS.
  * Skipped where valgrind is missing.
  */
 static void insn_figure(const char *figure, const char *mode)
