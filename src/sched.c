@@ -20,7 +20,7 @@
  * then it sees m->p == NULL and queues. No lock, no shared write, no system
  * call on the fast paths (I5). The lazy fast paths are inline functions
  * (sched_internal.h) that the preload's wrappers inline too, with the system
- * call between them: a wrapper's common case is a leaf, 63 user instructions
+ * call between them: a wrapper's common case is a leaf, 62 user instructions
  * over libc's read where the calls into gosys_entersyscall and
  * gosys_exitsyscall made 107 (issue 11; bench/cgparts.c names each one).
  *
